@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Build pieces of the test machine, out of tree and with ccache:
+#   build.sh kernel [test|debug]   arm64 Image: allnoconfig + configs/ fragments
+#   build.sh selftests             the kselftests, static aarch64 binaries
+#   build.sh initramfs [test|debug] /init + selftests packed by gen_init_cpio
+# Outputs go under build/out/VARIANT and build/selftests.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+# The kselftest programs put into the initramfs, as DIR/PROGRAM under
+# tools/testing/selftests.
+SELFTESTS=(iommu/iommufd iommu/iommufd_fail_nth)
+
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+export KBUILD_BUILD_TIMESTAMP="2000-01-01" KBUILD_BUILD_USER=workbench
+export KBUILD_BUILD_HOST=workbench
+ccache -M 8G >/dev/null
+
+fragments() {
+	printf '%s\n' "$TOP/configs/test.config"
+	[ "$1" = test ] || printf '%s\n' "$TOP/configs/$1.config"
+}
+
+kmake() {
+	local out=$1
+	shift
+	make -C "$TREE" O="$out" ARCH="$ARCH" CROSS_COMPILE="$CROSS_COMPILE" \
+		CC="ccache ${CROSS_COMPILE}gcc" -j"$JOBS" "$@"
+}
+
+# Every option a fragment sets must be what .config has: Kconfig silently
+# drops options whose dependencies are missing.
+check_config() {
+	local out=$1 variant=$2 f line opt val got bad=0
+	while read -r f; do
+		while IFS= read -r line; do
+			case "$line" in CONFIG_*=*) ;; *) continue ;; esac
+			opt=${line%%=*}
+			val=${line#*=}
+			if [ "$val" = n ]; then
+				got=$(grep -E "^$opt=" "$out/.config" || true)
+				[ -z "$got" ] && continue
+			else
+				grep -qxF "$line" "$out/.config" && continue
+				got=$(grep -E "^(# )?${opt}[= ]" "$out/.config" || echo "$opt unset")
+			fi
+			warn "config $variant: ${f##*/} wants $line, .config has: $got"
+			bad=1
+		done <"$f"
+	done < <(fragments "$variant")
+	return "$bad"
+}
+
+build_kernel() {
+	local variant=${1:-test} out
+	out=$BUILD/out/$variant
+	mkdir -p "$out"
+	mapfile -t frags < <(fragments "$variant")
+	kmake "$out" -s allnoconfig
+	"$TREE/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
+		"${frags[@]}" >/dev/null
+	kmake "$out" -s olddefconfig
+	check_config "$out" "$variant" || die "config $variant: fragments not applied"
+	kmake "$out" Image
+	say "kernel ($variant): $out/arch/arm64/boot/Image"
+}
+
+build_selftests() {
+	local hdr=$BUILD/out/headers st dir prog
+	mkdir -p "$hdr"
+	make -C "$TREE" O="$hdr" ARCH="$ARCH" -s headers
+	st=$BUILD/selftests
+	mkdir -p "$st"
+	for dir in $(printf '%s\n' "${SELFTESTS[@]}" | cut -d/ -f1 | sort -u); do
+		mkdir -p "$st/$dir"
+		make -C "$TREE/tools/testing/selftests/$dir" \
+			CC="${CROSS_COMPILE}gcc" ARCH="$ARCH" \
+			KHDR_INCLUDES="-isystem $hdr/usr/include" \
+			LDFLAGS=-static OUTPUT="$st/$dir" -j"$JOBS"
+	done
+	for prog in "${SELFTESTS[@]}"; do
+		[ -x "$st/$prog" ] || die "selftest $prog was not built"
+		file -b "$st/$prog" | grep -q 'statically linked' ||
+			die "selftest $prog is not static"
+	done
+	say "selftests: ${SELFTESTS[*]}"
+}
+
+build_initramfs() {
+	local variant=${1:-test} out list prog
+	out=$BUILD/out/$variant
+	[ -x "$out/usr/gen_init_cpio" ] || kmake "$out" usr/gen_init_cpio
+	"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
+		-o "$BUILD/init" "$TOP/tests/init.c"
+	list=$BUILD/initramfs.list
+	{
+		echo "dir /dev 0755 0 0"
+		echo "nod /dev/console 0600 0 0 c 5 1"
+		echo "dir /proc 0755 0 0"
+		echo "dir /sys 0755 0 0"
+		echo "dir /tmp 1777 0 0"
+		echo "dir /bin 0755 0 0"
+		echo "file /init $BUILD/init 0755 0 0"
+		for prog in "${SELFTESTS[@]}"; do
+			[ -x "$BUILD/selftests/$prog" ] ||
+				die "selftest $prog is not built: run 'build.sh selftests'"
+			echo "file /bin/${prog##*/} $BUILD/selftests/$prog 0755 0 0"
+		done
+	} >"$list"
+	"$out/usr/gen_init_cpio" "$list" >"$BUILD/initramfs.cpio"
+	say "initramfs: $BUILD/initramfs.cpio"
+}
+
+what=${1:-}
+shift || true
+case "$what" in
+kernel) build_kernel "$@" ;;
+selftests) build_selftests ;;
+initramfs) build_initramfs "$@" ;;
+*) die "usage: build.sh kernel|selftests|initramfs [test|debug]" ;;
+esac

@@ -1,0 +1,35 @@
+# shellcheck shell=bash
+# Common helpers for the workbench scripts. Sourced, not run.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+TREE=$BUILD/linux
+LOGS=$BUILD/logs
+export TOP BUILD TREE LOGS
+
+# shellcheck source=../BASE
+. "$TOP/BASE"
+
+ARCH=arm64
+CROSS_COMPILE=aarch64-linux-gnu-
+export ARCH CROSS_COMPILE
+
+JOBS=${JOBS:-$(nproc)}
+
+say() { printf '==> %s\n' "$*"; }
+warn() { printf 'WARNING: %s\n' "$*" >&2; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# run_logged NAME CMD...: run CMD with its output in $LOGS/NAME.log; on
+# failure name the step and the log, and show its tail.
+run_logged() {
+	local name=$1 log
+	shift
+	mkdir -p "$LOGS"
+	log=$LOGS/$name.log
+	if ! "$@" >"$log" 2>&1; then
+		printf 'FAILED: step "%s"; log: %s\n' "$name" "$log" >&2
+		tail -n 30 "$log" >&2
+		return 1
+	fi
+}
