@@ -3,7 +3,7 @@
 
 S := scripts
 
-.PHONY: help demo check setup tree export build run check-patches selftest \
+.PHONY: help demo check setup tree export build run check-patches check-checker selftest \
 	shellcheck clean distclean
 
 help:
@@ -15,6 +15,7 @@ help:
 	@echo "make build          the arm64 test kernel, kselftests and initramfs"
 	@echo "make run            boot the nested machine and run the in-guest tests"
 	@echo "make check-patches  only the per-patch checks"
+	@echo "make check-checker  show that each per-patch check fails on a generated broken patch"
 	@echo "make clean          remove build outputs, keep build/linux"
 
 demo:
@@ -43,6 +44,9 @@ run: build
 check-patches: tree
 	@$(S)/check-patches.sh
 
+check-checker: tree
+	@$(S)/check-checker.sh
+
 selftest:
 	@python3 -m unittest discover -s tests -p 'test_*.py'
 
@@ -50,7 +54,8 @@ shellcheck:
 	@shellcheck $(S)/*.sh .ci/run
 
 clean:
-	rm -rf build/out build/selftests build/results build/logs build/check \
+	rm -rf build/out build/selftests build/results build/logs build/check build/cocci-wt \
+		build/checker-selftest \
 		build/init build/initramfs.cpio build/initramfs.list
 	-git -C build/linux worktree prune 2>/dev/null
 

@@ -12,9 +12,6 @@ set -euo pipefail
 # tools/testing/selftests.
 SELFTESTS=(iommu/iommufd iommu/iommufd_fail_nth)
 
-export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
-export KBUILD_BUILD_TIMESTAMP="2000-01-01" KBUILD_BUILD_USER=workbench
-export KBUILD_BUILD_HOST=workbench
 ccache -M 8G >/dev/null
 
 fragments() {

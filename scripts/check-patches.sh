@@ -7,24 +7,26 @@
 #               header is compile-tested by this step
 #   warnings    W=1 and sparse (C=2) add no warning in the .c files it touches
 #   kernel-doc  scripts/kernel-doc -Wall adds no warning in the files it touches
-#   coccicheck  make coccicheck MODE=report adds no finding versus the base in
-#               the drivers/iommu directories it touches
+#   coccicheck  make coccicheck MODE=report adds no finding versus the base
 # Warnings are compared without line numbers, against the same files just
-# before the patch (coccicheck: against the base, cached per base and spatch).
+# before the patch. Coccinelle, which costs ~1 minute a directory, runs once
+# on the drivers/iommu directories the series touches, at its head, against
+# the base (cached per base and spatch version); each new finding is then
+# traced to the patch that introduced it by running it again just before the
+# patches that touched its file, newest first.
 # Results, one "PASS|FAIL name [-- why]" line per patch and check, go to
-# build/results/patches.txt; logs to build/logs/patches/.
+# $RES (build/results/patches.txt); logs to build/logs/patches/.
+# SERIES_DIR (default patches/) and RES may be set to check another series.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-WT=$BUILD/check
-OUT=$BUILD/out/check
+SERIES_DIR=${SERIES_DIR:-$TOP/patches}
+WT=$BUILD/check/linux
+OUT=$BUILD/check/out/test
 PLOGS=$LOGS/patches
-RES=$BUILD/results/patches.txt
+RES=${RES:-$BUILD/results/patches.txt}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/smmuv3-nesting
-export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
-export KBUILD_BUILD_TIMESTAMP="2000-01-01" KBUILD_BUILD_USER=workbench
-export KBUILD_BUILD_HOST=workbench
 
 mkdir -p "$PLOGS" "$CACHE" "$(dirname "$RES")"
 : >"$RES"
@@ -45,7 +47,8 @@ result() {	# result VERDICT PATCH CHECK [WHY]
 # Warning lines without line and column numbers, sorted, so that they can be
 # compared across a patch that moves code.
 normalize() {
-	sed -nE 's#^(/[^:]*/)?([^: ]+):[0-9]+(:[0-9]+)?(-[0-9]+)?:? *(warning|error|note)?:?#\2: \5:#p' |
+	sed -E "s#(^|[ ])($WT|$BUILD/cocci-wt)/#\\1#g; s#^\./##" |
+		sed -nE 's#^([^: ]+):[0-9]+(:[0-9]+)?(-[0-9]+)?:? *#\1: #p' |
 		sed -E 's/ +/ /g; s/line [0-9]+/line N/g' | sort
 }
 
@@ -66,7 +69,10 @@ existing() {	# the files of stdin that exist in the worktree now
 	return 0
 }
 
-# W=1 and sparse on the given .c files that the test config builds.
+# W=1 and sparse on the given .c files that the test config builds. The
+# objects are removed first, or make would not compile them again. Kbuild's
+# W=1 also runs kernel-doc; its warnings (no column number) are left to the
+# kernel-doc check.
 warnings_of() {
 	local f objs=()
 	for f in "$@"; do
@@ -74,7 +80,17 @@ warnings_of() {
 		[ -f "$OUT/${f%.c}.o" ] && objs+=("${f%.c}.o")
 	done
 	[ "${#objs[@]}" -gt 0 ] || return 0
-	kmake W=1 C=2 "${objs[@]}" 2>&1 | normalize
+	for f in "${objs[@]}"; do rm -f "$OUT/$f"; done
+	kmake W=1 C=2 "${objs[@]}" 2>&1 |
+		grep -vE '^[^: ]+:[0-9]+: warning: ' | normalize | only_in "$@"
+}
+
+# The lines of stdin (normalized) that are about one of the given files:
+# building an object can rebuild prerequisites (the vDSO...) with warnings of
+# their own.
+only_in() {
+	awk -F': ' 'NR == FNR { want[$0]; next } ($1 in want)' \
+		<(printf '%s\n' "$@") -
 }
 
 kerneldoc_of() {
@@ -97,14 +113,36 @@ cocci_of() {
 		2>/dev/null | normalize
 }
 
-cocci_dirs() {	# drivers/iommu directories holding the given files
-	local f
+# drivers/iommu directories holding the given files; a directory inside
+# another one listed is covered by it (coccicheck recurses).
+cocci_dirs() {
+	local f d last=
 	for f in "$@"; do
 		case "$f" in drivers/iommu/*.[ch]) dirname "$f" ;; esac
-	done | sort -u
+	done | sort -u | while read -r d; do
+		if [ -n "$last" ] && [ "${d#"$last"/}" != "$d" ]; then continue; fi
+		printf '%s\n' "$d"
+		last=$d
+	done
 }
 
-mapfile -t series < <(grep -v '^[[:space:]]*\(#\|$\)' "$TOP/patches/series" 2>/dev/null || true)
+# Findings of coccicheck over directory $2 with the worktree $1 at commit $3
+# (the base's are cached).
+cocci_at() {
+	local wt=$1 d=$2 rev=$3 cache
+	cache=$CACHE/cocci-$BASE_SHA256-$spatch_v-${d//\//_}.txt
+	if [ "$rev" = base ] && [ -f "$cache" ]; then
+		cat "$cache"
+		return
+	fi
+	git -C "$wt" checkout -q --detach "$rev"
+	git -C "$wt" clean -qfdx
+	(WT=$wt cocci_of "$d") >"$PLOGS/cocci.tmp"
+	[ "$rev" = base ] && cp "$PLOGS/cocci.tmp" "$cache"
+	cat "$PLOGS/cocci.tmp"
+}
+
+mapfile -t series < <(grep -v '^[[:space:]]*\(#\|$\)' "$SERIES_DIR/series" 2>/dev/null || true)
 if [ "${#series[@]}" -eq 0 ]; then
 	say "patches: the series is empty; nothing to check"
 	exit 0
@@ -118,6 +156,7 @@ if [ -d "$WT" ] && git -C "$WT" rev-parse -q --verify HEAD >/dev/null 2>&1; then
 	git -C "$WT" clean -qfdx
 else
 	rm -rf "$WT"
+	mkdir -p "$(dirname "$WT")"
 	git -C "$TREE" worktree prune
 	git -C "$TREE" worktree add -q --detach "$WT" base
 fi
@@ -134,9 +173,10 @@ kmake Image >>"$PLOGS/base-build.log" 2>&1 ||
 spatch_v=$(spatch --version 2>/dev/null | head -1 | awk '{print $3}')
 applied=1
 i=0
+declare -A commit_of touched_by
 for p in "${series[@]}"; do
 	i=$((i + 1))
-	pf=$TOP/patches/$p
+	pf=$SERIES_DIR/$p
 	log=$PLOGS/${p%.patch}
 	say "patch $i/${#series[@]}: $p"
 	if [ "$applied" -eq 0 ]; then
@@ -146,6 +186,7 @@ for p in "${series[@]}"; do
 		continue
 	fi
 	mapfile -t files < <(touched_files "$pf")
+	touched_by[$p]=" ${files[*]} "
 	mapfile -t before < <(printf '%s\n' "${files[@]}" | existing)
 	warnings_of "${before[@]}" >"$log.warnings-before" || true
 	kerneldoc_of "${before[@]}" >"$log.kdoc-before" || true
@@ -153,6 +194,7 @@ for p in "${series[@]}"; do
 	# apply
 	if git -C "$WT" am -q "$pf" >"$log.apply.log" 2>&1; then
 		result PASS "$p" apply
+		commit_of[$p]=$(git -C "$WT" rev-parse HEAD)
 	else
 		git -C "$WT" am --abort >/dev/null 2>&1 || true
 		result FAIL "$p" apply "git am failed; log $log.apply.log"
@@ -198,27 +240,58 @@ for p in "${series[@]}"; do
 		result FAIL "$p" kernel-doc "$(wc -l <"$log.kdoc-new") new: $(head -1 "$log.kdoc-new"); all in $log.kdoc-new"
 	fi
 
-	# coccicheck, versus the base, per drivers/iommu directory touched
-	cnew=
-	while read -r d; do
-		[ -n "$d" ] || continue
-		base_cache=$CACHE/cocci-$BASE_SHA256-$spatch_v-${d//\//_}.txt
-		if [ ! -f "$base_cache" ]; then
-			tmpwt=$BUILD/cocci-base
-			rm -rf "$tmpwt"
-			git -C "$TREE" worktree add -q --detach "$tmpwt" base
-			(WT=$tmpwt cocci_of "$d") >"$base_cache.tmp"
-			git -C "$TREE" worktree remove --force "$tmpwt"
-			mv "$base_cache.tmp" "$base_cache"
-		fi
-		cocci_of "$d" >"$log.cocci-${d//\//_}"
-		cnew+=$(added "$base_cache" "$log.cocci-${d//\//_}")
-	done < <(cocci_dirs "${after[@]}")
-	if [ -z "$cnew" ]; then
-		result PASS "$p" coccicheck
+done
+
+# coccicheck: once at the head of the series, against the base.
+declare -A cocci_fail
+applied_patches=()
+for p in "${series[@]}"; do
+	[ -n "${commit_of[$p]:-}" ] && applied_patches+=("$p")
+done
+all_files=()
+for p in "${applied_patches[@]}"; do
+	read -ra f <<<"${touched_by[$p]}"
+	all_files+=("${f[@]}")
+done
+mapfile -t dirs < <(cocci_dirs "${all_files[@]}")
+if [ "${#dirs[@]}" -gt 0 ]; then
+	cwt=$BUILD/cocci-wt
+	if ! git -C "$cwt" rev-parse -q --verify HEAD >/dev/null 2>&1; then
+		rm -rf "$cwt"
+		git -C "$TREE" worktree prune
+		git -C "$TREE" worktree add -q --detach "$cwt" base
+	fi
+	head=${commit_of[${applied_patches[-1]}]}
+	for d in "${dirs[@]}"; do
+		say "patches: coccicheck over $d (base, then the series' head)"
+		cocci_at "$cwt" "$d" base >"$PLOGS/cocci-base-${d//\//_}"
+		cocci_at "$cwt" "$d" "$head" >"$PLOGS/cocci-head-${d//\//_}"
+		while IFS= read -r finding; do
+			[ -n "$finding" ] || continue
+			file=${finding%%: *}
+			# Newest patch touching the file first: the finding came with
+			# the first one before which it is absent.
+			culprit=
+			for ((k = ${#applied_patches[@]} - 1; k >= 0; k--)); do
+				p=${applied_patches[$k]}
+				[[ ${touched_by[$p]} == *" $file "* ]] || continue
+				culprit=$p
+				if ! cocci_at "$cwt" "$d" "${commit_of[$p]}~1" |
+					grep -qxF -- "$finding"; then
+					break
+				fi
+			done
+			[ -n "$culprit" ] || culprit=${applied_patches[-1]}
+			cocci_fail[$culprit]+="$finding; "
+		done < <(added "$PLOGS/cocci-base-${d//\//_}" "$PLOGS/cocci-head-${d//\//_}")
+	done
+fi
+for p in "${series[@]}"; do
+	[ -n "${commit_of[$p]:-}" ] || continue
+	if [ -n "${cocci_fail[$p]:-}" ]; then
+		result FAIL "$p" coccicheck "new findings: ${cocci_fail[$p]}"
 	else
-		printf '%s\n' "$cnew" >"$log.cocci-new"
-		result FAIL "$p" coccicheck "new findings: $(head -1 "$log.cocci-new"); all in $log.cocci-new"
+		result PASS "$p" coccicheck
 	fi
 done
 

@@ -4,7 +4,8 @@
 #   2. the workbench's own tests (parser, shellcheck)
 #   3. the test kernel, kselftests and initramfs
 #   4. boots: nested (KUnit + iommu kselftests), stage-1-only, stage-2-only
-#   5. per-patch checks (check-patches.sh)
+#   5. per-patch checks (check-patches.sh), and their self-test on a
+#      generated series of broken patches (check-checker.sh)
 # A step that fails is counted as a failure naming the step and its log; the
 # steps that do not depend on it still run.
 set -euo pipefail
@@ -76,6 +77,9 @@ fi
 
 say "[$(elapsed)] per-patch checks"
 "$TOP/scripts/check-patches.sh" || echo "FAIL step:check-patches -- see output above" >>"$steps"
+say "[$(elapsed)] per-patch checks' self-test (a generated broken series)"
+"$TOP/scripts/check-checker.sh" >/dev/null ||
+	echo "FAIL step:check-checker -- see $LOGS/checker-selftest.log" >>"$steps"
 
 # Summary.
 all=$(cat "$RESULTS"/*.txt)

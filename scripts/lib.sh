@@ -16,6 +16,16 @@ export ARCH CROSS_COMPILE
 
 JOBS=${JOBS:-$(nproc)}
 
+# ccache for every kernel build. With O= the compiler sees absolute source
+# paths; CCACHE_BASEDIR makes them relative, and every build directory sits
+# two levels below its source tree's parent (build/out/test -> ../../linux,
+# build/check/out/test -> ../../linux), so the per-patch checker's build of
+# the same sources hits the cache of the test build.
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+export CCACHE_BASEDIR=$BUILD
+export KBUILD_BUILD_TIMESTAMP="2000-01-01" KBUILD_BUILD_USER=workbench
+export KBUILD_BUILD_HOST=workbench
+
 say() { printf '==> %s\n' "$*"; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
