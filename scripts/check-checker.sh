@@ -97,3 +97,4 @@ for i in "${!series[@]}"; do
 	fi
 done
 cat "$OUTRES"
+! grep -q '^FAIL' "$OUTRES"

@@ -46,8 +46,10 @@ result() {	# result VERDICT PATCH CHECK [WHY]
 
 # Warning lines without line and column numbers, sorted, so that they can be
 # compared across a patch that moves code.
+# Paths come absolute (sparse), relative to the build directory (gcc via
+# ccache's CCACHE_BASEDIR: ../../linux/...) or to the source tree.
 normalize() {
-	sed -E "s#(^|[ ])($WT|$BUILD/cocci-wt)/#\\1#g; s#^\./##" |
+	sed -E "s#(^|[ ])($WT|$BUILD/cocci-wt)/#\\1#g; s#^\./##; s#^(\.\./)+linux/##" |
 		sed -nE 's#^([^: ]+):[0-9]+(:[0-9]+)?(-[0-9]+)?:? *#\1: #p' |
 		sed -E 's/ +/ /g; s/line [0-9]+/line N/g' | sort
 }
@@ -296,3 +298,4 @@ for p in "${series[@]}"; do
 done
 
 say "patches: $(grep -c '^PASS' "$RES") passed, $(grep -c '^FAIL' "$RES") failed"
+! grep -q '^FAIL' "$RES"

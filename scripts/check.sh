@@ -75,11 +75,13 @@ else
 	echo "FAIL step:boot -- not run: the build failed" >>"$steps"
 fi
 
+# These two write their results; a failure without results is a crash.
 say "[$(elapsed)] per-patch checks"
-"$TOP/scripts/check-patches.sh" || echo "FAIL step:check-patches -- see output above" >>"$steps"
+"$TOP/scripts/check-patches.sh" || grep -q '^FAIL' "$RESULTS/patches.txt" ||
+	echo "FAIL step:check-patches -- it stopped; see the output above" >>"$steps"
 say "[$(elapsed)] per-patch checks' self-test (a generated broken series)"
-"$TOP/scripts/check-checker.sh" >/dev/null ||
-	echo "FAIL step:check-checker -- see $LOGS/checker-selftest.log" >>"$steps"
+"$TOP/scripts/check-checker.sh" >/dev/null || grep -q '^FAIL' "$RESULTS/checker.txt" ||
+	echo "FAIL step:check-checker -- it stopped; see $LOGS/checker-selftest.log" >>"$steps"
 
 # Summary.
 all=$(cat "$RESULTS"/*.txt)
