@@ -3,7 +3,7 @@
 
 S := scripts
 
-.PHONY: help demo check setup tree export build run check-patches check-checker selftest \
+.PHONY: help demo check setup tree export build run run-debug check-patches check-checker selftest \
 	shellcheck clean distclean
 
 help:
@@ -14,6 +14,7 @@ help:
 	@echo "make export         regenerate patches/ from build/linux (base..HEAD)"
 	@echo "make build          the arm64 test kernel, kselftests and initramfs"
 	@echo "make run            boot the nested machine and run the in-guest tests"
+	@echo "make run-debug      the same on the debug kernel (configs/debug.config: KASAN, lockdep...)"
 	@echo "make check-patches  only the per-patch checks"
 	@echo "make check-checker  show that each per-patch check fails on a generated broken patch"
 	@echo "make clean          remove build outputs, keep build/linux"
@@ -40,6 +41,10 @@ build: tree
 
 run: build
 	@$(S)/run.sh nested test iommufd,iommufd_fail_nth 900
+
+run-debug: build
+	@$(S)/build.sh kernel debug
+	@$(S)/run.sh nested debug iommufd,iommufd_fail_nth 2400
 
 check-patches: tree
 	@$(S)/check-patches.sh

@@ -30,16 +30,30 @@ say() { printf '==> %s\n' "$*"; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
-# run_logged NAME CMD...: run CMD with its output in $LOGS/NAME.log; on
-# failure name the step and the log, and show its tail.
+# run_logged NAME CMD...: run CMD with its output in $LOGS/NAME.log, saying
+# every minute that it is still at work; on failure name the step and the
+# log, and show its tail.
 run_logged() {
-	local name=$1 log
+	local name=$1 log pid rc=0 ticks=0
 	shift
 	mkdir -p "$LOGS"
 	log=$LOGS/$name.log
-	if ! "$@" >"$log" 2>&1; then
+	"$@" >"$log" 2>&1 &
+	pid=$!
+	while ! wait_for "$pid" 60; do
+		ticks=$((ticks + 1))
+		printf '    ... %s: %d min, %s\n' "$name" "$ticks" \
+			"$(tail -n 1 "$log" | cut -c1-70)"
+	done
+	wait "$pid" || rc=$?
+	if [ "$rc" -ne 0 ]; then
 		printf 'FAILED: step "%s"; log: %s\n' "$name" "$log" >&2
 		tail -n 30 "$log" >&2
 		return 1
 	fi
+}
+
+# wait_for PID SECONDS: true once PID has exited, false after SECONDS.
+wait_for() {
+	timeout "$2" tail --pid="$1" -f /dev/null 2>/dev/null
 }
