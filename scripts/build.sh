@@ -19,13 +19,6 @@ fragments() {
 	[ "$1" = test ] || printf '%s\n' "$TOP/configs/$1.config"
 }
 
-kmake() {
-	local out=$1
-	shift
-	make -C "$TREE" O="$out" ARCH="$ARCH" CROSS_COMPILE="$CROSS_COMPILE" \
-		CC="ccache ${CROSS_COMPILE}gcc" -j"$JOBS" "$@"
-}
-
 # Every option a fragment sets must be what .config has: Kconfig silently
 # drops options whose dependencies are missing.
 check_config() {
@@ -49,17 +42,18 @@ check_config() {
 	return "$bad"
 }
 
+# The source tree and output directory may be overridden (KSRC, KOUT), as
+# the per-patch checker does for its own worktree.
 build_kernel() {
-	local variant=${1:-test} out
-	out=$BUILD/out/$variant
+	local variant=${1:-test} src=${KSRC:-$TREE} out=${KOUT:-$BUILD/out/${1:-test}}
 	mkdir -p "$out"
 	mapfile -t frags < <(fragments "$variant")
-	kmake "$out" -s allnoconfig
-	"$TREE/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
+	kmake "$src" "$out" -s allnoconfig
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
 		"${frags[@]}" >/dev/null
-	kmake "$out" -s olddefconfig
+	kmake "$src" "$out" -s olddefconfig
 	check_config "$out" "$variant" || die "config $variant: fragments not applied"
-	kmake "$out" Image
+	kmake "$src" "$out" Image
 	say "kernel ($variant): $out/arch/arm64/boot/Image"
 }
 
@@ -87,7 +81,7 @@ build_selftests() {
 build_initramfs() {
 	local variant=${1:-test} out list prog
 	out=$BUILD/out/$variant
-	[ -x "$out/usr/gen_init_cpio" ] || kmake "$out" usr/gen_init_cpio
+	[ -x "$out/usr/gen_init_cpio" ] || kmake "$TREE" "$out" usr/gen_init_cpio
 	"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
 		-o "$BUILD/init" "$TOP/tests/init.c"
 	list=$BUILD/initramfs.list

@@ -4,7 +4,7 @@ import argparse
 import re
 import sys
 
-STAMP_RE = re.compile(r"^\[\s*\d+\.\d+\]\s?")
+from parse import STAMP_RE, feature_bits
 # What a VMM developer cares about, in the order worth telling.
 FEATURES = [
     ("TRANS_S1", "stage-1 translation (the guest's page tables)"),
@@ -30,12 +30,7 @@ def main():
     ap.add_argument("log")
     a = ap.parse_args()
 
-    bits = {}
-    with open(a.header, encoding="utf-8") as f:
-        for line in f:
-            m = re.match(r"#define ARM_SMMU_FEAT_(\w+)\s+\(1 << (\d+)\)", line)
-            if m:
-                bits[m.group(1)] = 1 << int(m.group(2))
+    bits = feature_bits(a.header)
     with open(a.log, encoding="utf-8", errors="replace") as f:
         lines = [STAMP_RE.sub("", l.rstrip("\r\n")) for l in f]
     try:

@@ -26,6 +26,14 @@ export CCACHE_BASEDIR=$BUILD
 export KBUILD_BUILD_TIMESTAMP="2000-01-01" KBUILD_BUILD_USER=workbench
 export KBUILD_BUILD_HOST=workbench
 
+# kmake SRC OUT ARGS...: make in kernel source SRC, output in OUT, arm64.
+kmake() {
+	local src=$1 out=$2
+	shift 2
+	make -C "$src" O="$out" ARCH="$ARCH" CROSS_COMPILE="$CROSS_COMPILE" \
+		CC="ccache ${CROSS_COMPILE}gcc" -j"$JOBS" "$@"
+}
+
 say() { printf '==> %s\n' "$*"; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
