@@ -8,6 +8,10 @@ set -euo pipefail
 
 [ -d "$TREE/.git" ] || die "no work tree: run 'make tree' first"
 git -C "$TREE" rev-parse -q --verify base >/dev/null || die "$TREE has no tag 'base'"
+# Part of a series (a git am that stopped) must never replace patches/.
+if [ -d "$TREE/.git/rebase-apply" ] || [ ! -f "$TREE_STAMP" ]; then
+	die "$TREE was left unfinished by make tree (git am stopped?): finish or abort the git am first"
+fi
 if [ -n "$(git -C "$TREE" status --porcelain)" ]; then
 	warn "$TREE has uncommitted changes; they are not exported"
 fi

@@ -4,8 +4,10 @@
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 TREE=$BUILD/linux
+# Written by make tree once the whole series is applied.
+TREE_STAMP=$TREE/.git/workbench-base
 LOGS=$BUILD/logs
-export TOP BUILD TREE LOGS
+export TOP BUILD TREE TREE_STAMP LOGS
 
 # shellcheck source=../BASE
 . "$TOP/BASE"

@@ -10,7 +10,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-stamp=$TREE/.git/workbench-base
+stamp=$TREE_STAMP
 
 series_files() {
 	[ -f "$TOP/patches/series" ] || return 0
@@ -20,6 +20,11 @@ series_files() {
 # Stop unless removing build/linux loses nothing that patches/ lacks.
 check_exported() {
 	[ -d "$TREE/.git" ] && [ -z "${FORCE:-}" ] || return 0
+	# A tree that make tree did not finish (a patch did not apply) holds
+	# part of the series: exporting it would lose the rest.
+	if [ -d "$TREE/.git/rebase-apply" ] || [ ! -f "$stamp" ]; then
+		die "$TREE was left unfinished by make tree (a patch of patches/ did not apply?); do not export it: finish or abort the git am there, or set FORCE=1 to start again"
+	fi
 	if [ -n "$(git -C "$TREE" status --porcelain)" ]; then
 		die "$TREE has uncommitted changes; commit them and 'make export', or set FORCE=1 to discard them"
 	fi
