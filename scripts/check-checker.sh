@@ -23,11 +23,7 @@ mkdir -p "$DIR/patches" "$(dirname "$OUTRES")"
 : >"$OUTRES"
 
 # Generate the series in a scratch worktree.
-if [ -d "$GEN" ]; then
-	git -C "$TREE" worktree remove --force "$GEN" 2>/dev/null || rm -rf "$GEN"
-fi
-git -C "$TREE" worktree prune
-git -C "$TREE" worktree add -q --detach "$GEN" base
+worktree_at "$GEN" base
 export GIT_AUTHOR_NAME="Checker Selftest" GIT_AUTHOR_EMAIL="checker@localhost"
 export GIT_COMMITTER_NAME="Checker Selftest" GIT_COMMITTER_EMAIL="checker@localhost"
 commit() {	# commit SUBJECT: commit $FILE with a message checkpatch accepts

@@ -148,16 +148,7 @@ fi
 
 # A worktree of build/linux at the base, and its own build directory.
 [ -d "$TREE/.git" ] || die "no work tree: run 'make tree'"
-if [ -d "$WT" ] && git -C "$WT" rev-parse -q --verify HEAD >/dev/null 2>&1; then
-	git -C "$WT" am --abort >/dev/null 2>&1 || true
-	git -C "$WT" reset -q --hard base
-	git -C "$WT" clean -qfdx
-else
-	rm -rf "$WT"
-	mkdir -p "$(dirname "$WT")"
-	git -C "$TREE" worktree prune
-	git -C "$TREE" worktree add -q --detach "$WT" base
-fi
+worktree_at "$WT" base
 
 say "patches: building the base for the checks (log $PLOGS/base-build.log)"
 KSRC=$WT KOUT=$OUT "$TOP/scripts/build.sh" kernel test >"$PLOGS/base-build.log" 2>&1 ||
@@ -249,11 +240,7 @@ done
 mapfile -t dirs < <(cocci_dirs "${all_files[@]}")
 if [ "${#dirs[@]}" -gt 0 ]; then
 	cwt=$BUILD/cocci-wt
-	if ! git -C "$cwt" rev-parse -q --verify HEAD >/dev/null 2>&1; then
-		rm -rf "$cwt"
-		git -C "$TREE" worktree prune
-		git -C "$TREE" worktree add -q --detach "$cwt" base
-	fi
+	worktree_at "$cwt" base
 	head=${commit_of[${applied_patches[-1]}]}
 	for d in "${dirs[@]}"; do
 		say "patches: coccicheck over $d (base, then the series' head)"

@@ -36,6 +36,25 @@ kmake() {
 		CC="ccache ${CROSS_COMPILE}gcc" -j"$JOBS" "$@"
 }
 
+# worktree_at DIR REV: DIR is a worktree of build/linux, clean, at REV;
+# an existing one is reset (cheap: only files that differ are rewritten,
+# which keeps incremental builds in it incremental).
+worktree_at() {
+	local dir=$1 rev=$2
+	# Only a directory that is itself a worktree's top: git -C on any other
+	# one would find an enclosing repo (this project's) and reset that.
+	if [ "$(git -C "$dir" rev-parse --show-toplevel 2>/dev/null)" = "$dir" ]; then
+		git -C "$dir" am --abort >/dev/null 2>&1 || true
+		git -C "$dir" reset -q --hard "$rev"
+		git -C "$dir" clean -qfdx
+	else
+		rm -rf "$dir"
+		mkdir -p "$(dirname "$dir")"
+		git -C "$TREE" worktree prune
+		git -C "$TREE" worktree add -q --detach "$dir" "$rev"
+	fi
+}
+
 say() { printf '==> %s\n' "$*"; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
