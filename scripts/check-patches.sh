@@ -5,6 +5,9 @@
 #   build       the test kernel builds after it (the series is bisectable);
 #               the test config has CONFIG_UAPI_HEADER_TEST, so every uAPI
 #               header is compile-tested by this step
+#   build-x86   drivers/iommu builds for x86_64 (configs/x86_64.config: Intel
+#               VT-d and iommufd), for a patch that touches drivers/iommu or
+#               include; other patches pass it as not affected
 #   warnings    W=1 and sparse (C=2) add no warning in the .c files it touches
 #   kernel-doc  scripts/kernel-doc -Wall adds no warning in the files it touches
 #   coccicheck  make coccicheck MODE=report adds no finding versus the base
@@ -24,6 +27,7 @@ set -euo pipefail
 SERIES_DIR=${SERIES_DIR:-$TOP/patches}
 WT=$BUILD/check/linux
 OUT=$BUILD/check/out/test
+OUT_X86=$BUILD/check/out/x86
 PLOGS=$LOGS/patches
 RES=${RES:-$BUILD/results/patches.txt}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/smmuv3-nesting
@@ -154,6 +158,21 @@ say "patches: building the base for the checks (log $PLOGS/base-build.log)"
 KSRC=$WT KOUT=$OUT "$TOP/scripts/build.sh" kernel test >"$PLOGS/base-build.log" 2>&1 ||
 	die "the base does not build; see $PLOGS/base-build.log"
 
+# x86_64 build of drivers/iommu, with the host's compiler.
+x86_make() {
+	make -C "$WT" O="$OUT_X86" ARCH=x86_64 CROSS_COMPILE= CC="ccache gcc" \
+		-j"$JOBS" "$@"
+}
+say "patches: x86_64 build of drivers/iommu at the base (log $PLOGS/base-build-x86.log)"
+{
+	x86_make KCONFIG_ALLCONFIG="$TOP/configs/x86_64.config" allnoconfig &&
+		x86_make drivers/iommu/
+} >"$PLOGS/base-build-x86.log" 2>&1 ||
+	die "the base does not build for x86_64; see $PLOGS/base-build-x86.log"
+for o in CONFIG_INTEL_IOMMU CONFIG_IOMMUFD; do
+	grep -q "^$o=y" "$OUT_X86/.config" || die "x86_64 config: $o is not set"
+done
+
 spatch_v=$(spatch --version 2>/dev/null | head -1 | awk '{print $3}')
 applied=1
 i=0
@@ -164,7 +183,7 @@ for p in "${series[@]}"; do
 	log=$PLOGS/${p%.patch}
 	say "patch $i/${#series[@]}: $p"
 	if [ "$applied" -eq 0 ]; then
-		for c in apply checkpatch build warnings kernel-doc coccicheck; do
+		for c in apply checkpatch build build-x86 warnings kernel-doc coccicheck; do
 			result FAIL "$p" "$c" "not checked: an earlier patch does not apply"
 		done
 		continue
@@ -183,7 +202,7 @@ for p in "${series[@]}"; do
 		git -C "$WT" am --abort >/dev/null 2>&1 || true
 		result FAIL "$p" apply "git am failed; log $log.apply.log"
 		applied=0
-		for c in checkpatch build warnings kernel-doc coccicheck; do
+		for c in checkpatch build build-x86 warnings kernel-doc coccicheck; do
 			result FAIL "$p" "$c" "not checked: the patch does not apply"
 		done
 		continue
@@ -203,6 +222,15 @@ for p in "${series[@]}"; do
 		result PASS "$p" build
 	else
 		result FAIL "$p" build "the kernel does not build; log $log.build.log"
+	fi
+
+	# build-x86
+	if ! printf '%s\n' "${files[@]}" | grep -qE '^(drivers/iommu|include)/'; then
+		result PASS "$p" build-x86 "not affected"
+	elif x86_make drivers/iommu/ >"$log.build-x86.log" 2>&1; then
+		result PASS "$p" build-x86
+	else
+		result FAIL "$p" build-x86 "drivers/iommu does not build for x86_64; log $log.build-x86.log"
 	fi
 
 	# warnings (W=1, sparse) and kernel-doc, versus just before the patch
