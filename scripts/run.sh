@@ -17,10 +17,12 @@ initrd=$BUILD/initramfs.cpio
 [ -r "$image" ] || die "no kernel $image: run 'make build'"
 [ -r "$initrd" ] || die "no initramfs $initrd: run 'make build'"
 
+# GICv3 with its ITS: MSIs are isolated per device, which iommufd requires
+# to bind a device (without it VFIO_DEVICE_BIND_IOMMUFD fails with EPERM).
 case "$machine" in
-nested) mach=(-M "virt,iommu=smmuv3") ;;
-s1only) mach=(-M "virt-9.1,iommu=smmuv3" -global arm-smmuv3.stage=1) ;;
-s2only) mach=(-M "virt-9.1,iommu=smmuv3" -global arm-smmuv3.stage=2) ;;
+nested) mach=(-M "virt,iommu=smmuv3,gic-version=3") ;;
+s1only) mach=(-M "virt-9.1,iommu=smmuv3,gic-version=3" -global arm-smmuv3.stage=1) ;;
+s2only) mach=(-M "virt-9.1,iommu=smmuv3,gic-version=3" -global arm-smmuv3.stage=2) ;;
 *) die "unknown machine $machine" ;;
 esac
 
