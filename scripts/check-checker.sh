@@ -83,7 +83,7 @@ mapfile -t series <"$DIR/patches/series"
 	die "checker self-test: generated ${#series[@]} patches, not ${#expect[@]}"
 for i in "${!series[@]}"; do
 	p=${series[$i]}
-	got=$(sed -n "s/^FAIL patch:$p:\([a-z-]*\).*/\1/p" "$DIR/results.txt" | sort | xargs)
+	got=$(sed -n "s/^FAIL patch:$p:\([a-z0-9-]*\).*/\1/p" "$DIR/results.txt" | sort | xargs)
 	read -ra words <<<"${expect[$i]}"
 	want=$(printf '%s\n' "${words[@]}" | sort | xargs)
 	n=$(grep -c "^[A-Z]* patch:$p:" "$DIR/results.txt" || true)
