@@ -15,12 +15,15 @@ import re
 import sys
 
 # What counts as a kernel splat. Lockdep and might_sleep reports start with
-# "WARNING:" or "BUG:".
+# "WARNING:" or "BUG:". The SMMU's global errors count too: a command the
+# CMDQ refused (CERROR_ILL...), a CMD_SYNC that never completed, any GERROR.
 SPLATS = [
     r"BUG:", r"WARNING:", r"KASAN:", r"UBSAN:", r"unreferenced object 0x",
     r"Oops", r"Kernel panic", r"Internal error:", r"Unable to handle kernel",
     r"rcu: INFO: .* detected stalls", r"INFO: task .* blocked for more than",
     r"kernel BUG at", r"general protection fault",
+    r"arm-smmu-v3 .*: (CMDQ error|CMD_SYNC timeout|unexpected global error"
+    r"|device has entered Service Failure Mode)",
 ]
 SPLAT_RE = re.compile("|".join(SPLATS))
 STAMP_RE = re.compile(r"^\[\s*\d+\.\d+\]\s?")

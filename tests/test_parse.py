@@ -124,7 +124,9 @@ class ParseTest(unittest.TestCase):
                   "UBSAN: shift-out-of-bounds in x.c:1:2",
                   "Internal error: Oops: 0000000096000004 [#1] SMP",
                   "Kernel panic - not syncing: Fatal exception",
-                  "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:"):
+                  "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
+                  "arm-smmu-v3 9050000.smmuv3: CMDQ error (cons 0x01000004): Illegal command",
+                  "arm-smmu-v3 9050000.smmuv3: unexpected global error reported (0x00000001), this could be serious"):
             lines = run(make_log(st_middle=s + "\n", rc=0))
             self.assertTrue(any(l.startswith("FAIL m:splat.") for l in lines), s)
 
