@@ -40,11 +40,11 @@ build: tree
 	@$(S)/build.sh initramfs test
 
 run: build
-	@$(S)/run.sh nested test iommufd,iommufd_fail_nth,iommufd_smmuv3 900
+	@$(S)/run.sh nested test iommufd,iommufd_fail_nth,iommufd_smmuv3,iommufd_nested_dma 900
 
 run-debug: build
 	@$(S)/build.sh kernel debug
-	@$(S)/run.sh nested debug iommufd,iommufd_fail_nth,iommufd_smmuv3 2400
+	@$(S)/run.sh nested debug iommufd,iommufd_fail_nth,iommufd_smmuv3,iommufd_nested_dma 2400
 
 check-patches: tree
 	@$(S)/check-patches.sh

@@ -10,7 +10,7 @@ set -euo pipefail
 
 # The kselftest programs put into the initramfs, as DIR/PROGRAM under
 # tools/testing/selftests.
-SELFTESTS=(iommu/iommufd iommu/iommufd_fail_nth iommu/iommufd_smmuv3)
+SELFTESTS=(iommu/iommufd iommu/iommufd_fail_nth iommu/iommufd_smmuv3 iommu/iommufd_nested_dma)
 
 ccache -M 8G >/dev/null
 

@@ -14,9 +14,9 @@ set -euo pipefail
 
 RESULTS=$BUILD/results
 # Programs run in the nested guest, and the guest's wall-clock limit.
-NESTED_TESTS=iommufd,iommufd_fail_nth,iommufd_smmuv3
+NESTED_TESTS=iommufd,iommufd_fail_nth,iommufd_smmuv3,iommufd_nested_dma
 # On the single-stage machines: what the SMMU reports, and its refusals
-OTHER_TESTS=iommufd_smmuv3
+OTHER_TESTS=iommufd_smmuv3,iommufd_nested_dma
 NESTED_LIMIT=900
 OTHER_LIMIT=300
 
