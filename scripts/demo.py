@@ -93,9 +93,49 @@ def main():
         print("No edu device was bound to vfio-pci.")
         ok = False
     print()
-    print("Verdict: " + ("the test machine is ready for nested translation."
+
+    ok &= tell_nested_dma(lines, results)
+    print()
+    print("Verdict: " + ("nested translation works: the guest's stage 1 over the host's"
+                         " stage 2, with invalidations and faults, on a real DMA engine."
                          if ok else "something is wrong; see the log: " + a.log))
     return 0 if ok else 1
+
+
+def tell_nested_dma(lines, results):
+    """The story of iommufd_nested_dma: its "# story:" lines, test by test."""
+    cases = [r for r in results if ":kselftest.iommufd_nested_dma." in r
+             and not r.split(":kselftest.iommufd_nested_dma.")[1].startswith("finished")]
+    if not cases:
+        print("The nested DMA test (iommufd_nested_dma) did not run.")
+        return False
+    print("Nested DMA (iommufd_nested_dma): user space plays the VMM (stage 2, through")
+    print("/dev/iommu) and the guest (a CD and stage-1 tables in guest RAM, IPAs only),")
+    print("and the edu device copies RAM -> device -> RAM with stage-1 IOVAs.")
+    seen = set()
+    test = None
+    for l in lines:
+        m = re.match(r"#\s+RUN\s+(\S+) \.\.\.", l)
+        if m:
+            test = m.group(1)
+            continue
+        m = re.match(r"# story: (.*)", l)
+        if m and test:
+            text = m.group(1)
+            if text.startswith("layout:"):
+                if text in seen:
+                    continue
+                seen.add(text)
+            print(f"  - {text}")
+    passed = sum(r.startswith("PASS") for r in cases)
+    skipped = sum(r.startswith("SKIP") for r in cases)
+    print(f"  {passed} of {len(cases)} cases passed" +
+          (f", {skipped} skipped" if skipped else "") + "; every case checked that "
+          "the guard pages around guest RAM were untouched.")
+    for r in cases:
+        if not r.startswith("PASS"):
+            print(f"  {r}")
+    return passed == len(cases)
 
 
 if __name__ == "__main__":

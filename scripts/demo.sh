@@ -12,8 +12,8 @@ say "building the patched arm64 kernel and the test programs (log: $LOGS/)"
 run_logged kernel "$TOP/scripts/build.sh" kernel test
 run_logged selftests "$TOP/scripts/build.sh" selftests
 run_logged initramfs "$TOP/scripts/build.sh" initramfs test
-say "booting it under QEMU with a nested SMMUv3"
-"$TOP/scripts/run.sh" nested test "" 300 >"$LOGS/demo-run.log" 2>&1 || true
+say "booting it under QEMU with a nested SMMUv3; the edu device does nested DMA"
+"$TOP/scripts/run.sh" nested test iommufd_nested_dma 300 >"$LOGS/demo-run.log" 2>&1 || true
 echo
 python3 "$TOP/scripts/demo.py" \
 	--header "$TREE/drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h" \
