@@ -3,12 +3,13 @@
 
 S := scripts
 
-.PHONY: help demo check setup tree export build run run-debug check-patches check-checker selftest \
+.PHONY: help demo check bench setup tree export build run run-debug check-patches check-checker selftest \
 	shellcheck clean distclean
 
 help:
 	@echo "make demo           boot the patched kernel under QEMU's nested SMMUv3 and tell what it does"
 	@echo "make check          everything: build, boot tests (KUnit, kselftests), per-patch checks"
+	@echo "make bench          count a guest's invalidation and STE-switch commands (build/bench/)"
 	@echo "make setup          install what the workbench needs (Debian packages, QEMU >= 10, the base)"
 	@echo "make tree           build/linux = base + patches/ (git repo, tag 'base'); never destroys work"
 	@echo "make export         regenerate patches/ from build/linux (base..HEAD)"
@@ -24,6 +25,9 @@ demo:
 
 check:
 	@$(S)/check.sh
+
+bench:
+	@$(S)/bench.sh
 
 setup:
 	@$(S)/setup.sh
@@ -59,9 +63,9 @@ shellcheck:
 	@shellcheck $(S)/*.sh .ci/run
 
 clean:
-	rm -rf build/out build/selftests build/results build/logs build/check build/cocci-wt \
+	rm -rf build/out build/selftests build/results build/logs build/check build/cocci-wt build/bench \
 		build/checker-selftest \
-		build/init build/initramfs.cpio build/initramfs.list
+		build/init build/nest_bench build/initramfs.cpio build/initramfs.list
 	-git -C build/linux worktree prune 2>/dev/null
 
 distclean:

@@ -2,7 +2,7 @@
 # Build pieces of the test machine, out of tree and with ccache:
 #   build.sh kernel [test|debug]   arm64 Image: allnoconfig + configs/ fragments
 #   build.sh selftests             the kselftests, static aarch64 binaries
-#   build.sh initramfs [test|debug] /init + selftests packed by gen_init_cpio
+#   build.sh initramfs [test|debug] /init, selftests, nest_bench, by gen_init_cpio
 # Outputs go under build/out/VARIANT and build/selftests.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -84,6 +84,12 @@ build_initramfs() {
 	[ -x "$out/usr/gen_init_cpio" ] || kmake "$TREE" "$out" usr/gen_init_cpio
 	"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
 		-o "$BUILD/init" "$TOP/tests/init.c"
+	# make bench's guest half, against the series' uAPI headers
+	[ -d "$BUILD/out/headers/usr/include" ] ||
+		die "no uAPI headers: run 'build.sh selftests'"
+	"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
+		-isystem "$BUILD/out/headers/usr/include" \
+		-o "$BUILD/nest_bench" "$TOP/tests/nest_bench.c"
 	list=$BUILD/initramfs.list
 	{
 		echo "dir /dev 0755 0 0"
@@ -93,6 +99,7 @@ build_initramfs() {
 		echo "dir /tmp 1777 0 0"
 		echo "dir /bin 0755 0 0"
 		echo "file /init $BUILD/init 0755 0 0"
+		echo "file /bin/nest_bench $BUILD/nest_bench 0755 0 0"
 		for prog in "${SELFTESTS[@]}"; do
 			[ -x "$BUILD/selftests/$prog" ] ||
 				die "selftest $prog is not built: run 'build.sh selftests'"

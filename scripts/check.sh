@@ -3,7 +3,8 @@
 #   1. setup (packages), work tree (base + patches/)
 #   2. the workbench's own tests (parser, shellcheck)
 #   3. the test kernel, kselftests and initramfs
-#   4. boots: nested (KUnit + iommu kselftests), stage-1-only, stage-2-only
+#   4. boots: nested (KUnit + iommu kselftests), stage-1-only, stage-2-only,
+#      and make bench's (its command counts are checked)
 #   5. per-patch checks (check-patches.sh), and their self-test on a
 #      generated series of broken patches (check-checker.sh)
 # A step that fails is counted as a failure naming the step and its log; the
@@ -73,6 +74,11 @@ if [ "$built" -eq 1 ]; then
 		"$TOP/scripts/run.sh" "$m" test "$OTHER_TESTS" "$OTHER_LIMIT" ||
 			echo "FAIL step:boot-$m" >>"$steps"
 	done
+	# The benchmark's counts are checked (its timings only reported)
+	say "[$(elapsed)] bench: commands per invalidation and per STE switch"
+	"$TOP/scripts/bench.sh" --no-build >"$LOGS/bench.log" 2>&1 ||
+		grep -q '^FAIL' "$RESULTS"/bench*.txt ||
+		echo "FAIL step:bench -- see $LOGS/bench.log" >>"$steps"
 else
 	echo "FAIL step:boot -- not run: the build failed" >>"$steps"
 fi

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Boot the test kernel under QEMU and parse what it printed.
-#   run.sh MACHINE VARIANT TESTS LIMIT
+#   run.sh MACHINE VARIANT TESTS LIMIT [NAME]
 # MACHINE: nested (S1+S2, QEMU 10 default), s1only, s2only (virt-9.1).
 # VARIANT: test or debug kernel. TESTS: comma list of /bin programs run by
 # /init ("" for none). LIMIT: wall-clock seconds for the whole guest run; a
 # guest still running then is killed and counted as hung.
+# QEMU_TRACE=FILE: write QEMU's SMMUv3 command-queue trace there (make bench).
 # Results (one "PASS|FAIL|SKIP name [why]" line each) go to
-# build/results/MACHINE-VARIANT.txt; the serial log to build/logs/.
+# build/results/NAME.txt (NAME: MACHINE-VARIANT by default); the serial log
+# to build/logs/boot-NAME.log.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -26,9 +28,17 @@ s2only) mach=(-M "virt-9.1,iommu=smmuv3,gic-version=3" -global arm-smmuv3.stage=
 *) die "unknown machine $machine" ;;
 esac
 
+# The commands QEMU's SMMUv3 consumed, and the ranges of its TLBIs
+trace=()
+if [ -n "${QEMU_TRACE:-}" ]; then
+	rm -f "$QEMU_TRACE"
+	trace=(-trace smmuv3_cmdq_opcode -trace smmuv3_range_inval
+		-trace smmuv3_cmdq_consume_error -D "$QEMU_TRACE")
+fi
+
 mem=2G
 [ "$variant" = debug ] && mem=4G
-name=$machine-$variant
+name=${5:-$machine-$variant}
 log=$LOGS/boot-$name.log
 mkdir -p "$LOGS" "$BUILD/results"
 rm -f "$log"
@@ -39,7 +49,7 @@ per_test=$((limit > 120 ? limit - 60 : limit))
 say "boot $name: tests '${tests:-none}', limit ${limit}s, log $log"
 start=$(date +%s)
 rc=0
-timeout -k 10 "$limit" qemu-system-aarch64 "${mach[@]}" \
+timeout -k 10 "$limit" qemu-system-aarch64 "${mach[@]}" "${trace[@]}" \
 	-cpu max,pauth-impdef=on -smp 2 -m "$mem" -nodefaults -display none \
 	-no-reboot -monitor none -serial "file:$log" \
 	-device edu \

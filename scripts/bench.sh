@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# make bench: the cost of a guest's invalidations and STE transitions on
+# QEMU's nested SMMUv3, counted from QEMU's trace and cross-checked with the
+# driver's own count (tests/nest_bench.c in the guest, scripts/bench.py on
+# the host). Writes build/bench/bench.{txt,csv,png}.
+#   bench.sh [--no-build]   --no-build: the kernel and initramfs are built
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+if [ "${1:-}" != --no-build ]; then
+	"$TOP/scripts/setup.sh" >/dev/null
+	"$TOP/scripts/tree.sh"
+	"$TOP/scripts/build.sh" kernel test
+	"$TOP/scripts/build.sh" selftests
+	"$TOP/scripts/build.sh" initramfs test
+fi
+
+out=$BUILD/bench
+mkdir -p "$out" "$BUILD/results"
+rc=0
+QEMU_TRACE=$out/qemu-trace.log "$TOP/scripts/run.sh" nested test nest_bench 300 bench || rc=1
+python3 "$TOP/scripts/bench.py" --log "$LOGS/boot-bench.log" \
+	--trace "$out/qemu-trace.log" \
+	--kunit-src "$TREE/drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-test.c" \
+	--out "$out" --results "$BUILD/results/bench-counts.txt" || rc=1
+grep '^FAIL' "$BUILD/results/bench-counts.txt" | sed 's/^/    /' || true
+say "bench: $out/bench.txt, bench.csv, bench.png"
+exit "$rc"
