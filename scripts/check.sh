@@ -4,6 +4,7 @@
 #   2. the workbench's own tests (parser, shellcheck)
 #   3. the test kernel, kselftests and initramfs
 #   4. boots: nested (KUnit + iommu kselftests), stage-1-only, stage-2-only,
+#      the nested suite on the debug kernel (with a kmemleak scan after it),
 #      and make bench's (its command counts are checked)
 #   5. per-patch checks (check-patches.sh), and their self-test on a
 #      generated series of broken patches (check-checker.sh)
@@ -20,6 +21,7 @@ NESTED_TESTS=iommufd,iommufd_fail_nth,iommufd_smmuv3,iommufd_nested_dma
 OTHER_TESTS=iommufd_smmuv3,iommufd_nested_dma
 NESTED_LIMIT=900
 OTHER_LIMIT=300
+DEBUG_LIMIT=1500
 
 start=$(date +%s)
 rm -rf "$RESULTS"
@@ -74,6 +76,13 @@ if [ "$built" -eq 1 ]; then
 		"$TOP/scripts/run.sh" "$m" test "$OTHER_TESTS" "$OTHER_LIMIT" ||
 			echo "FAIL step:boot-$m" >>"$steps"
 	done
+	# The debug kernel (KASAN, lockdep, kmemleak, UBSAN, atomic sleep, fault
+	# injection): the whole nested suite again; any report is a failure.
+	if step kernel-debug "$TOP/scripts/build.sh" kernel debug; then
+		say "[$(elapsed)] boot: nested SMMUv3 on the debug kernel"
+		"$TOP/scripts/run.sh" nested debug "$NESTED_TESTS" "$DEBUG_LIMIT" ||
+			echo "FAIL step:boot-nested-debug" >>"$steps"
+	fi
 	# The benchmark's counts are checked (its timings only reported)
 	say "[$(elapsed)] bench: commands per invalidation and per STE switch"
 	"$TOP/scripts/bench.sh" --no-build >"$LOGS/bench.log" 2>&1 ||

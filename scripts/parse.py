@@ -199,6 +199,15 @@ def main():
         if line.startswith("wb: init up"):
             context = "init"
 
+    # The debug kernel's leak scan after the tests (init prints the report).
+    for line in lines:
+        m = re.match(r"wb: kmemleak: (\d+) unreferenced", line)
+        if m:
+            res.add("PASS" if m.group(1) == "0" else "FAIL", "kmemleak",
+                    f"{m.group(1)} unreferenced object(s) after the tests")
+        elif line.startswith("wb: error: kmemleak"):
+            res.add("FAIL", "kmemleak", line[4:])
+
     # A program that was asked for but never ended.
     for t in filter(None, args.tests.split(",")):
         t = t.split(":")[0]

@@ -14,6 +14,7 @@
  * Everything the host parses is a line starting with "wb: ":
  *   wb: edu BDF bound to vfio-pci (DEVNODE)
  *   wb: run PROG        wb: end PROG rc=N | signal=N | timeout=SECONDS
+ *   wb: kmemleak: N unreferenced object(s) after the tests (debug kernel)
  *   wb: done
  */
 #define _GNU_SOURCE
@@ -261,6 +262,42 @@ static void run_test(char *spec, int timeout)
 		say("end %s signal=%d", spec, WTERMSIG(status));
 }
 
+/*
+ * The debug kernel's kmemleak (no automatic scan): before the tests, what
+ * boot left is set aside (scan, clear); after them, two scans find what the
+ * tests leaked, and its report goes to the console, where the host's
+ * parser counts each "unreferenced object" as a failure.
+ */
+#define KMEMLEAK "/sys/kernel/debug/kmemleak"
+
+static void kmemleak_start(void)
+{
+	if (access(KMEMLEAK, W_OK))
+		return;
+	if (write_file(KMEMLEAK, "scan") || write_file(KMEMLEAK, "clear"))
+		say("error: kmemleak: cannot scan and clear");
+}
+
+static void kmemleak_report(void)
+{
+	static char report[1 << 16];
+	unsigned int leaks = 0;
+	const char *p;
+
+	if (access(KMEMLEAK, W_OK))
+		return;
+	if (write_file(KMEMLEAK, "scan") || write_file(KMEMLEAK, "scan") ||
+	    read_file(KMEMLEAK, report, sizeof(report))) {
+		say("error: kmemleak: cannot scan");
+		return;
+	}
+	for (p = report; (p = strstr(p, "unreferenced object")); p++)
+		leaks++;
+	if (leaks)
+		printf("%s\n", report);
+	say("kmemleak: %u unreferenced object(s) after the tests", leaks);
+}
+
 int main(void)
 {
 	char *tests, *timeout_s, *spec, *save = NULL;
@@ -282,10 +319,12 @@ int main(void)
 	timeout_s = cmdline_value(cmdline, "wb.timeout");
 	if (timeout_s && atoi(timeout_s) > 0)
 		timeout = atoi(timeout_s);
+	kmemleak_start();
 	tests = cmdline_value(cmdline, "wb.tests");
 	for (spec = tests ? strtok_r(tests, ",", &save) : NULL; spec;
 	     spec = strtok_r(NULL, ",", &save))
 		run_test(spec, timeout);
+	kmemleak_report();
 
 	say("done");
 	sync();

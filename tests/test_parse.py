@@ -103,6 +103,19 @@ class ParseTest(unittest.TestCase):
         self.assertEqual(v["m:kselftest.iommufd.finished"], "FAIL")
         self.assertEqual(len(v), 10)
 
+    def test_kmemleak_clean(self):
+        log = make_log(rc=0, done="wb: kmemleak: 0 unreferenced object(s) after the tests\nwb: done\n")
+        v = verdicts(run(log))
+        self.assertEqual(v["m:kmemleak"], "PASS")
+
+    def test_kmemleak_leak_fails(self):
+        report = ("unreferenced object 0xffff000012345600 (size 64):\n"
+                  "  comm \"iommufd\", pid 80, jiffies 4294901234\n"
+                  "wb: kmemleak: 1 unreferenced object(s) after the tests\nwb: done\n")
+        v = verdicts(run(make_log(rc=0, done=report)))
+        self.assertEqual(v["m:kmemleak"], "FAIL")
+        self.assertEqual(v["m:splat.init"], "FAIL")
+
     def test_clean_exit(self):
         v = verdicts(run(make_log(rc=0)))
         self.assertEqual(v["m:kselftest.iommufd.finished"], "PASS")
