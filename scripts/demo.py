@@ -102,6 +102,10 @@ def main():
     return 0 if ok else 1
 
 
+# A kernel message that landed inside a line of the test's output
+KMSG_RE = re.compile(r"(arm-smmu-v3|vfio-pci|iommufd\w*) [0-9a-f:.]+\w*: .*$")
+
+
 def tell_nested_dma(lines, results):
     """The story of iommufd_nested_dma: its "# story:" lines, test by test."""
     cases = [r for r in results if ":kselftest.iommufd_nested_dma." in r
@@ -121,7 +125,8 @@ def tell_nested_dma(lines, results):
             continue
         m = re.match(r"# story: (.*)", l)
         if m and test:
-            text = m.group(1)
+            # The console may have put a kernel message in the middle
+            text = KMSG_RE.sub("", m.group(1))
             if text.startswith("layout:"):
                 if text in seen:
                     continue
