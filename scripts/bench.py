@@ -17,6 +17,8 @@ import re
 import subprocess
 import sys
 
+from parse import STAMP_RE
+
 MARK_IPA = 0x10000000
 BATCH = 64  # the driver's command batch (CMDQ_BATCH_ENTRIES)
 OP_RE = re.compile(r"smmuv3_cmdq_opcode <--- (\S+)")
@@ -24,7 +26,6 @@ RANGE_RE = re.compile(
     r"smmuv3_range_inval vmid=(-?\d+) asid=(-?\d+) addr=0x([0-9a-f]+) tg=(\d+) "
     r"num_pages=0x([0-9a-f]+) ttl=(\d+) leaf=(\d+) stage=(\d+)")
 ERR_RE = re.compile(r"smmuv3_cmdq_consume_error|Error on .* command execution")
-STAMP_RE = re.compile(r"^\[\s*\d+\.\d+\]\s?")
 # Transition -> the KUnit case that proves it hitless
 KUNIT = {
     "s2_to_nested": "arm_smmu_v3_write_ste_test_s2_to_nested",
