@@ -3,7 +3,7 @@
 # QEMU's nested SMMUv3, counted from QEMU's trace and cross-checked with the
 # driver's own count (tests/nest_bench.c in the guest, scripts/bench.py on
 # the host). Writes build/bench/bench.{txt,csv,png}.
-#   bench.sh [--no-build]   --no-build: the kernel and initramfs are built
+#   bench.sh [--no-build]   --no-build: use the kernel and initramfs already built
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
