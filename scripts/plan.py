@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Read tests/plan.conf: boots, test lists, deadlines and expected skips.
+
+As a library: load() gives a Plan. As a command, for the shell scripts:
+  plan.py boot NAME                 MACHINE VARIANT LIMIT PROGRAMS (one line)
+  plan.py programs VARIANT PROG,... the programs with their deadlines,
+                                    PROG[:ARG...]@SECONDS,...
+  plan.py check                     the boots make check runs, one a line
+  plan.py boots                     every boot's name, one a line
+"""
+import fnmatch
+import os
+import sys
+
+CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                    "tests", "plan.conf")
+
+
+class PlanError(Exception):
+    pass
+
+
+class Boot:
+    def __init__(self, name, machine, variant, limit, programs):
+        self.name = name
+        self.machine = machine
+        self.variant = variant
+        self.limit = limit
+        self.programs = programs
+
+
+class Plan:
+    def __init__(self):
+        self.boots = {}
+        self.check = []
+        self.kunit = set()
+        self.deadlines = []
+        self.skips = []
+        self.seedline = None
+
+    def boot(self, name):
+        if name not in self.boots:
+            raise PlanError(f"no boot named '{name}' in {CONF}")
+        return self.boots[name]
+
+    def deadline(self, program, variant):
+        """Seconds one program may run in the guest, or None."""
+        prog = program.split(":")[0]
+        for pglob, vglob, secs in self.deadlines:
+            if fnmatch.fnmatchcase(prog, pglob) and fnmatch.fnmatchcase(variant, vglob):
+                return secs
+        return None
+
+    def programs(self, variant, programs):
+        """PROG[:ARG...]@SECONDS for each program, for /init's wb.tests=."""
+        out = []
+        for p in programs:
+            secs = self.deadline(p, variant)
+            out.append(f"{p}@{secs}" if secs else p)
+        return out
+
+    def expected_skip(self, boot, result, why):
+        """The reason a skip is expected, or None if it is not."""
+        for bglob, rglob, reason in self.skips:
+            if (fnmatch.fnmatchcase(boot, bglob) and fnmatch.fnmatchcase(result, rglob)
+                    and fnmatch.fnmatchcase(why.strip(), reason)):
+                return reason
+        return None
+
+
+def load(path=CONF):
+    plan = Plan()
+    with open(path, encoding="utf-8") as f:
+        for n, raw in enumerate(f, 1):
+            line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("seedline") \
+                else raw.strip()
+            if not line:
+                continue
+            words = line.split()
+            kind, args = words[0], words[1:]
+            where = f"{path}:{n}"
+            try:
+                if kind == "boot":
+                    name, machine, variant, limit, progs = args
+                    plan.boots[name] = Boot(name, machine, variant, int(limit),
+                                            [p for p in progs.split(",") if p not in ("", "-")])
+                elif kind == "check":
+                    plan.check = args
+                elif kind == "kunit":
+                    plan.kunit = set(args)
+                elif kind == "deadline":
+                    prog, variant, secs = args
+                    plan.deadlines.append((prog, variant, int(secs)))
+                elif kind == "skip":
+                    if len(args) < 3:
+                        raise ValueError("skip BOOT RESULT REASON...")
+                    plan.skips.append((args[0], args[1], " ".join(args[2:])))
+                elif kind == "seedline":
+                    plan.seedline = line.split(None, 1)[1]
+                else:
+                    raise ValueError(f"unknown kind '{kind}'")
+            except ValueError as e:
+                raise PlanError(f"{where}: {e}: {raw.strip()}") from e
+    for name in plan.check + sorted(plan.kunit):
+        plan.boot(name)
+    return plan
+
+
+def main(argv):
+    plan = load(os.environ.get("WB_PLAN", CONF))
+    if argv[:1] == ["boot"] and len(argv) == 2:
+        b = plan.boot(argv[1])
+        print(b.machine, b.variant, b.limit, ",".join(b.programs))
+    elif argv[:1] == ["programs"] and len(argv) == 3:
+        print(",".join(plan.programs(argv[1], [p for p in argv[2].split(",") if p])))
+    elif argv == ["check"]:
+        print("\n".join(plan.check))
+    elif argv == ["boots"]:
+        print("\n".join(plan.boots))
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except PlanError as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        sys.exit(1)
