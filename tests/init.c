@@ -7,13 +7,24 @@
  * the kernel command line, each with a deadline; powers off.
  *
  * Kernel command line:
- *   wb.tests=PROG[,PROG...]   programs in /bin to run, in order; an argument
- *                             may follow a program after ':' (PROG:ARG)
- *   wb.timeout=SECONDS        deadline for each program (default 300)
+ *   wb.tests=SPEC[,SPEC...]   programs in /bin to run, in order. SPEC is
+ *                             PROG[:ARG...][@SECONDS]: arguments follow the
+ *                             program after ':' (one argv word each), and
+ *                             its deadline after '@'
+ *   wb.timeout=SECONDS        deadline of a program without '@' (default 300)
+ *   wb.seed=SEED              passed to the programs as $NESTED_DMA_SEED
  *
- * Everything the host parses is a line starting with "wb: ":
+ * Each program runs on a pseudo-terminal whose output /init copies to the
+ * console line by line; the kernel log (/dev/kmsg) is copied too, each
+ * record as "kmsg: [SECONDS] TEXT", and before each line of a program, so
+ * that a kernel message comes after the line that was printed before it
+ * was logged. The console itself then only shows emergencies (loglevel 1):
+ * kernel messages no longer land in the middle of a program's lines.
+ *
+ * Everything else the host parses is a line starting with "wb: ":
  *   wb: edu BDF bound to vfio-pci (DEVNODE)
- *   wb: run PROG        wb: end PROG rc=N | signal=N | timeout=SECONDS
+ *   wb: run PROG [ARG...]  wb: end PROG rc=N | signal=N | timeout=SECONDS
+ *   wb: kmsg: N record(s) lost
  *   wb: kmemleak: N unreferenced object(s) after the tests (debug kernel)
  *   wb: done
  */
@@ -22,15 +33,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,10 +54,52 @@
 #define EDU_DEVICE 0x11e8
 #define PCI_DEVICES "/sys/bus/pci/devices"
 
+static int kmsg_fd = -1;
+
+/*
+ * Copy the kernel log records not copied yet to the console, as
+ * "kmsg: [SECONDS] TEXT". A record is "PRIO,SEQ,USEC,FLAGS[,...];TEXT\n"
+ * and may be followed by " KEY=VALUE" lines, which are dropped.
+ */
+static void kmsg_drain(void)
+{
+	static char rec[8192];
+	unsigned long long usec;
+	unsigned int lost = 0;
+	char *text, *end;
+	ssize_t n;
+
+	if (kmsg_fd < 0)
+		return;
+	for (;;) {
+		n = read(kmsg_fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE) {
+			lost++;
+			continue;
+		}
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		text = strchr(rec, ';');
+		if (!text || sscanf(rec, "%*u,%*u,%llu", &usec) != 1)
+			continue;
+		text++;
+		end = strchr(text, '\n');
+		if (end)
+			*end = '\0';
+		printf("kmsg: [%5llu.%06llu] %s\n", usec / 1000000, usec % 1000000,
+		       text);
+	}
+	if (lost)
+		printf("wb: kmsg: %u record(s) lost\n", lost);
+	fflush(stdout);
+}
+
 static void say(const char *fmt, ...)
 {
 	va_list ap;
 
+	kmsg_drain();
 	va_start(ap, fmt);
 	fputs("wb: ", stdout);
 	vprintf(fmt, ap);
@@ -205,61 +263,192 @@ static char *cmdline_value(const char *cmdline, const char *key)
 	return NULL;
 }
 
-/* Run one program with a deadline; print how it ended. */
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Copy a program's output from the pty's master to the console, whole lines
+ * only, each after the kernel records logged before it was read.
+ */
+struct out {
+	char buf[4096];
+	size_t len;
+};
+
+static void out_emit(struct out *o, int final)
+{
+	char *nl;
+
+	while ((nl = memchr(o->buf, '\n', o->len)) || (final && o->len) ||
+	       o->len == sizeof(o->buf)) {
+		size_t n = nl ? (size_t)(nl - o->buf) : o->len;
+
+		kmsg_drain();
+		fwrite(o->buf, 1, n, stdout);
+		fputc('\n', stdout);
+		if (nl)
+			n++;
+		memmove(o->buf, o->buf + n, o->len - n);
+		o->len -= n;
+	}
+	fflush(stdout);
+}
+
+/*
+ * Read what the master has: 1 if it had something, 0 if nothing yet, -1
+ * once no slave is open any more (EIO).
+ */
+static int out_read(int master, struct out *o)
+{
+	ssize_t n;
+
+	n = read(master, o->buf + o->len, sizeof(o->buf) - o->len);
+	if (n > 0) {
+		o->len += n;
+		out_emit(o, 0);
+		return 1;
+	}
+	return n < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+}
+
+/* The child: the pty's slave as stdin, stdout and stderr; then exec. */
+static void child(int master, const char *path, char **argv)
+{
+	struct termios tio;
+	int slave;
+
+	setsid();
+	slave = open(ptsname(master), O_RDWR);
+	if (slave < 0)
+		_exit(125);
+	if (!tcgetattr(slave, &tio)) {
+		cfmakeraw(&tio);
+		tcsetattr(slave, TCSANOW, &tio);
+	}
+	dup2(slave, 0);
+	dup2(slave, 1);
+	dup2(slave, 2);
+	close(slave);
+	close(master);
+	if (chdir("/tmp"))
+		_exit(126);
+	execv(path, argv);
+	printf("wb: error: exec %s: %s\n", path, strerror(errno));
+	_exit(127);
+}
+
+/*
+ * Run one program, SPEC = PROG[:ARG...][@SECONDS], with a deadline (its own,
+ * or TIMEOUT); print how it ended. Waits with poll() on the pty, the kernel
+ * log and a signalfd for SIGCHLD, until the deadline: never a sleep.
+ */
 static void run_test(char *spec, int timeout)
 {
-	struct timespec ts = { .tv_sec = timeout };
-	char *argv[3] = { NULL, NULL, NULL };
-	char path[PATH_MAX];
+	char *argv[16] = { NULL }, *at, *arg, *save = NULL;
+	long long deadline, drain_until = 0;
+	int master, sfd, status = 0, argc = 1, exited = 0, open_slave = 1;
+	char path[PATH_MAX], args[1024] = "";
+	struct out *o;
 	sigset_t set;
 	pid_t pid;
-	int status;
 
-	argv[0] = spec;
-	argv[1] = strchr(spec, ':');
-	if (argv[1])
-		*argv[1]++ = '\0';
-	path_fmt(path, "/bin/%s", spec);
-	say("run %s%s%s", spec, argv[1] ? " " : "", argv[1] ? argv[1] : "");
+	at = strrchr(spec, '@');
+	if (at) {
+		*at++ = '\0';
+		if (atoi(at) > 0)
+			timeout = atoi(at);
+	}
+	argv[0] = strtok_r(spec, ":", &save);
+	while (argc < 15 && (arg = strtok_r(NULL, ":", &save))) {
+		argv[argc++] = arg;
+		strncat(args, " ", sizeof(args) - strlen(args) - 1);
+		strncat(args, arg, sizeof(args) - strlen(args) - 1);
+	}
+	path_fmt(path, "/bin/%s", argv[0]);
+	say("run %s%s", argv[0], args);
 
+	o = calloc(1, sizeof(*o));
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (!o || master < 0 || grantpt(master) || unlockpt(master)) {
+		say("end %s error=pty", argv[0]);
+		free(o);
+		return;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	fflush(stdout);
 	pid = fork();
-	if (pid < 0) {
-		say("end %s error=fork", spec);
+	if (pid < 0 || sfd < 0) {
+		say("end %s error=fork", argv[0]);
+		close(master);
+		free(o);
 		return;
 	}
 	if (!pid) {
 		sigprocmask(SIG_UNBLOCK, &set, NULL);
-		setpgid(0, 0);
-		if (chdir("/tmp"))
-			_exit(126);
-		execv(path, argv);
-		say("error: exec %s: %s", path, strerror(errno));
-		_exit(127);
+		child(master, path, argv);
 	}
+	fcntl(master, F_SETFL, O_NONBLOCK);
 
-	/* Wait for SIGCHLD until the deadline, without polling. */
-	for (;;) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			break;
-		if (sigtimedwait(&set, NULL, &ts) < 0 && errno == EAGAIN) {
+	deadline = now_ms() + timeout * 1000LL;
+	while (!exited || open_slave) {
+		struct pollfd pfd[3] = {
+			{ .fd = open_slave ? master : -1, .events = POLLIN },
+			{ .fd = kmsg_fd, .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+		};
+		long long left = (exited ? drain_until : deadline) - now_ms();
+		struct signalfd_siginfo si;
+
+		if (left <= 0) {
+			if (exited)	/* something outside its group holds the pty */
+				break;
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			say("end %s timeout=%d", spec, timeout);
-			return;
+			while (open_slave && out_read(master, o) > 0)
+				;
+			out_emit(o, 1);
+			say("end %s timeout=%d", argv[0], timeout);
+			goto out;
+		}
+		if (poll(pfd, 3, left > 1000000 ? 1000000 : (int)left) < 0)
+			continue;
+		if (pfd[0].revents)
+			open_slave = out_read(master, o) >= 0;
+		if (pfd[1].revents)
+			kmsg_drain();
+		if (pfd[2].revents) {
+			while (read(sfd, &si, sizeof(si)) > 0)
+				;
+			if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
+				exited = 1;
+				/* What it left in its group, which holds the pty */
+				kill(-pid, SIGKILL);
+				drain_until = now_ms() + 10000;
+			}
 		}
 	}
-	/* Reap anything the test left in its process group. */
-	kill(-pid, SIGKILL);
+	out_emit(o, 1);
+	if (WIFEXITED(status))
+		say("end %s rc=%d", argv[0], WEXITSTATUS(status));
+	else
+		say("end %s signal=%d", argv[0], WTERMSIG(status));
+out:
+	/* Reap anything the test left behind */
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
-	if (WIFEXITED(status))
-		say("end %s rc=%d", spec, WEXITSTATUS(status));
-	else
-		say("end %s signal=%d", spec, WTERMSIG(status));
+	close(master);
+	close(sfd);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	free(o);
 }
 
 /*
@@ -300,7 +489,7 @@ static void kmemleak_report(void)
 
 int main(void)
 {
-	char *tests, *timeout_s, *spec, *save = NULL;
+	char *tests, *timeout_s, *seed, *spec, *save = NULL;
 	static char cmdline[4096];
 	int timeout = 300;
 
@@ -311,6 +500,13 @@ int main(void)
 	do_mount("tmpfs", "/tmp", "tmpfs");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
+	/* The whole kernel log, from its first record, then quiet console */
+	kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (kmsg_fd < 0)
+		say("error: cannot open /dev/kmsg: %s", strerror(errno));
+	else if (klogctl(8, NULL, 1) < 0)	/* SYSLOG_ACTION_CONSOLE_LEVEL */
+		say("error: console loglevel: %s", strerror(errno));
+
 	if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)))
 		say("error: cannot read /proc/cmdline");
 	say("init up");
@@ -319,6 +515,11 @@ int main(void)
 	timeout_s = cmdline_value(cmdline, "wb.timeout");
 	if (timeout_s && atoi(timeout_s) > 0)
 		timeout = atoi(timeout_s);
+	seed = cmdline_value(cmdline, "wb.seed");
+	if (seed && *seed) {
+		setenv("NESTED_DMA_SEED", seed, 1);
+		say("seed %s (NESTED_DMA_SEED)", seed);
+	}
 	kmemleak_start();
 	tests = cmdline_value(cmdline, "wb.tests");
 	for (spec = tests ? strtok_r(tests, ",", &save) : NULL; spec;
