@@ -12,8 +12,6 @@ set -euo pipefail
 # tools/testing/selftests.
 SELFTESTS=(iommu/iommufd iommu/iommufd_fail_nth iommu/iommufd_smmuv3 iommu/iommufd_nested_dma)
 
-ccache -M 8G >/dev/null
-
 fragments() {
 	printf '%s\n' "$TOP/configs/test.config"
 	[ "$1" = test ] || printf '%s\n' "$TOP/configs/$1.config"
@@ -84,6 +82,9 @@ build_initramfs() {
 	[ -x "$out/usr/gen_init_cpio" ] || kmake "$TREE" "$out" usr/gen_init_cpio
 	"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
 		-o "$BUILD/init" "$TOP/tests/init.c"
+	# the workbench's end-to-end self-test (a boot that must fail)
+	"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
+		-o "$BUILD/wb_faults" "$TOP/tests/wb_faults.c"
 	# make bench's guest half, against the series' uAPI headers
 	[ -d "$BUILD/out/headers/usr/include" ] ||
 		die "no uAPI headers: run 'build.sh selftests'"
@@ -100,6 +101,7 @@ build_initramfs() {
 		echo "dir /bin 0755 0 0"
 		echo "file /init $BUILD/init 0755 0 0"
 		echo "file /bin/nest_bench $BUILD/nest_bench 0755 0 0"
+		echo "file /bin/wb_faults $BUILD/wb_faults 0755 0 0"
 		for prog in "${SELFTESTS[@]}"; do
 			[ -x "$BUILD/selftests/$prog" ] ||
 				die "selftest $prog is not built: run 'build.sh selftests'"
