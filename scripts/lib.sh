@@ -6,8 +6,13 @@ BUILD=${BUILD:-$TOP/build}
 TREE=$BUILD/linux
 # Written by make tree once the whole series is applied.
 TREE_STAMP=$TREE/.git/workbench-base
-LOGS=$BUILD/logs
-export TOP BUILD TREE TREE_STAMP LOGS
+# Each command keeps its logs and results in a directory of its own
+# (build/runs/check, build/runs/demo...): one run never overwrites
+# another's. A script run by another one inherits its RUNDIR.
+RUNDIR=${RUNDIR:-$BUILD/runs/${WB_CMD:-$(basename "$0" .sh)}}
+LOGS=$RUNDIR/logs
+RESULTS=$RUNDIR/results
+export TOP BUILD TREE TREE_STAMP RUNDIR LOGS RESULTS
 
 # shellcheck source=../BASE
 . "$TOP/BASE"
@@ -23,7 +28,12 @@ JOBS=${JOBS:-$(nproc)}
 # two levels below its source tree's parent (build/out/test -> ../../linux,
 # build/check/out/test -> ../../linux), so the per-patch checker's build of
 # the same sources hits the cache of the test build.
-export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+# The ccache is the workbench's own (never the user's ~/.cache/ccache, whose
+# size limit is theirs): WB_CACHE/ccache, limited by WB_CCACHE_SIZE.
+WB_CACHE=${WB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/smmuv3-nesting}
+export CCACHE_DIR=$WB_CACHE/ccache
+export CCACHE_MAXSIZE=${WB_CCACHE_SIZE:-8G}
+export WB_CACHE
 export CCACHE_BASEDIR=$BUILD
 export KBUILD_BUILD_TIMESTAMP="2000-01-01" KBUILD_BUILD_USER=workbench
 export KBUILD_BUILD_HOST=workbench
@@ -55,9 +65,90 @@ worktree_at() {
 	fi
 }
 
+# The base build/linux was made from, as make tree recorded it (its stamp:
+# tarball sha256, then the package version); the pinned one before that.
+# Caches of results on the base are keyed on BASE_USED_SHA256.
+base_used() {
+	BASE_USED_SHA256=$BASE_SHA256 BASE_USED_VERSION=$BASE_VERSION
+	if [ -f "$TREE_STAMP" ]; then
+		{ read -r BASE_USED_SHA256 && read -r BASE_USED_VERSION; } <"$TREE_STAMP" || true
+	fi
+	: "${BASE_USED_VERSION:=unknown}"
+	export BASE_USED_SHA256 BASE_USED_VERSION
+}
+base_used
+
 say() { printf '==> %s\n' "$*"; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Long steps (builds, apt, QEMU) run in the background, each in a session
+# of its own (setsid), so that the whole of it can be signalled: a
+# background command of a script ignores SIGINT, so Ctrl-C alone would
+# leave it running. On INT, TERM or HUP every step still running gets TERM
+# (its whole process group), then KILL after 10 s, and the script exits.
+WB_BG=()
+
+# bg_start CMD...: start CMD in its own session; its pid in BG_PID.
+bg_start() {
+	setsid "$@" &
+	BG_PID=$!
+	WB_BG+=("$BG_PID")
+}
+
+# bg_wait PID: wait for a step started by bg_start; its exit status.
+bg_wait() {
+	local rc=0 i
+	wait "$1" || rc=$?
+	for i in "${!WB_BG[@]}"; do
+		[ "${WB_BG[$i]}" = "$1" ] && unset "WB_BG[$i]"
+	done
+	return "$rc"
+}
+
+wb_stop_steps() {
+	local pid n
+	[ "${#WB_BG[@]}" -gt 0 ] || return 0
+	for pid in "${WB_BG[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+	for ((n = 0; n < 100; n++)); do
+		for pid in "${WB_BG[@]}"; do
+			kill -0 -- "-$pid" 2>/dev/null && break
+			pid=
+		done
+		[ -z "$pid" ] && break
+		wait_for "$pid" 0.1 || true
+	done
+	for pid in "${WB_BG[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+	WB_BG=()
+}
+
+wb_interrupted() {
+	trap - INT TERM HUP
+	printf '\nERROR: interrupted (%s): stopping %d running step(s)\n' "$1" "${#WB_BG[@]}" >&2
+	[ -n "${WB_WAITER:-}" ] && kill "$WB_WAITER" 2>/dev/null
+	wb_stop_steps
+	exit 130
+}
+trap 'wb_interrupted INT' INT
+trap 'wb_interrupted TERM' TERM
+trap 'wb_interrupted HUP' HUP
+
+# One workbench command at a time in a build directory: the second one
+# would race the first one's builds and boots. The lock is held by every
+# process of the command (an inherited descriptor), so a step that somehow
+# outlived its command keeps the next one out too, and says so.
+if [ -z "${WB_LOCKED:-}" ]; then
+	mkdir -p "$BUILD"
+	exec 9>>"$BUILD/.lock"
+	if ! flock -n 9; then
+		printf 'ERROR: another workbench command is running in %s (holding %s):\n' \
+			"$BUILD" "$BUILD/.lock" >&2
+		command -v fuser >/dev/null &&
+			fuser -v "$BUILD/.lock" 2>&1 | sed 's/^/    /' >&2
+		exit 1
+	fi
+	export WB_LOCKED=$$
+fi
 
 # run_logged NAME CMD...: run CMD with its output in $LOGS/NAME.log, saying
 # every minute that it is still at work; on failure name the step and the
@@ -67,14 +158,14 @@ run_logged() {
 	shift
 	mkdir -p "$LOGS"
 	log=$LOGS/$name.log
-	"$@" >"$log" 2>&1 &
-	pid=$!
+	bg_start "$@" >"$log" 2>&1 </dev/null
+	pid=$BG_PID
 	while ! wait_for "$pid" 60; do
 		ticks=$((ticks + 1))
 		printf '    ... %s: %d min, %s\n' "$name" "$ticks" \
 			"$(tail -n 1 "$log" | cut -c1-70)"
 	done
-	wait "$pid" || rc=$?
+	bg_wait "$pid" || rc=$?
 	if [ "$rc" -ne 0 ]; then
 		printf 'FAILED: step "%s"; log: %s\n' "$name" "$log" >&2
 		tail -n 30 "$log" >&2
@@ -82,7 +173,12 @@ run_logged() {
 	fi
 }
 
-# wait_for PID SECONDS: true once PID has exited, false after SECONDS.
+# wait_for PID SECONDS: true once PID has exited, false after SECONDS. It
+# waits with the wait builtin, which a signal interrupts (its trap runs).
 wait_for() {
-	timeout "$2" tail --pid="$1" -f /dev/null 2>/dev/null
+	local w
+	timeout "$2" tail --pid="$1" -f /dev/null 2>/dev/null &
+	w=$!
+	WB_WAITER=$w
+	wait "$w"
 }

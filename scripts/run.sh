@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
 # Boot the test kernel under QEMU and parse what it printed.
-#   run.sh MACHINE VARIANT TESTS LIMIT [NAME]
-# MACHINE: nested (S1+S2, QEMU 10 default), s1only, s2only (virt-9.1).
-# VARIANT: test or debug kernel. TESTS: comma list of /bin programs run by
-# /init ("" for none). LIMIT: wall-clock seconds for the whole guest run; a
-# guest still running then is killed and counted as hung.
-# QEMU_TRACE=FILE: write QEMU's SMMUv3 command-queue trace there (make bench).
-# Results (one "PASS|FAIL|SKIP name [why]" line each) go to
-# build/results/NAME.txt (NAME: MACHINE-VARIANT by default); the serial log
-# to build/logs/boot-NAME.log.
+#   run.sh BOOT
+# BOOT names a boot of tests/plan.conf: its machine (nested: S1+S2, QEMU 10
+# default; s1only, s2only: virt-9.1), kernel variant (test, debug), programs
+# and wall-clock limit for the whole guest run (a guest still running then
+# is killed and counted as hung). Each program's deadline in the guest
+# comes from plan.conf's "deadline" lines.
+# Environment:
+#   WB_TESTS=PROG[:ARG...],...  other programs than the boot's (make repeat)
+#   WB_LIMIT=SECONDS            another wall-clock limit (make repeat)
+#   WB_NAME=NAME                name of the results and log (default: BOOT)
+#   SEED=SEED                   passed to the programs as $NESTED_DMA_SEED
+#   QEMU_TRACE=FILE             QEMU's SMMUv3 command-queue trace (make bench)
+# Results (one "PASS|FAIL|SKIP name [-- why]" line each) go to
+# $RESULTS/NAME.txt; the serial log to $LOGS/boot-NAME.log.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-machine=$1 variant=$2 tests=$3 limit=$4
+[ $# -eq 1 ] || die "usage: run.sh BOOT (a boot of tests/plan.conf)"
+boot=$1
+read -r machine variant limit tests < <(python3 "$TOP/scripts/plan.py" boot "$boot") ||
+	die "no boot '$boot' in tests/plan.conf"
+tests=${WB_TESTS:-$tests}
+limit=${WB_LIMIT:-$limit}
+[ "$limit" -gt 0 ] || die "boot $boot has no wall-clock limit (WB_LIMIT)"
+specs=$(python3 "$TOP/scripts/plan.py" programs "$variant" "$tests")
 image=$BUILD/out/$variant/arch/arm64/boot/Image
 initrd=$BUILD/initramfs.cpio
 [ -r "$image" ] || die "no kernel $image: run 'make build'"
@@ -38,32 +50,41 @@ fi
 
 mem=2G
 [ "$variant" = debug ] && mem=4G
-name=${5:-$machine-$variant}
+name=${WB_NAME:-$boot}
 log=$LOGS/boot-$name.log
-mkdir -p "$LOGS" "$BUILD/results"
+mkdir -p "$LOGS" "$RESULTS"
 rm -f "$log"
 # hugepages: the iommufd selftests map up to 128 MiB with MAP_HUGETLB.
-# Per-test deadline inside the guest: the guest's whole limit, less boot.
-per_test=$((limit > 120 ? limit - 60 : limit))
+# log_buf_len: /init copies the whole kernel log, from the first record.
+append="console=ttyAMA0 panic=-1 hugepages=160 log_buf_len=8M wb.tests=$specs"
+[ -n "${SEED:-}" ] && append+=" wb.seed=$SEED"
+# arm64's COMMAND_LINE_SIZE
+[ "${#append}" -lt 2048 ] || die "kernel command line too long (${#append} bytes): fewer tests"
 
-say "boot $name: tests '${tests:-none}', limit ${limit}s, log $log"
+say "boot $name: $machine machine, $variant kernel, tests '${tests:-none}', limit ${limit}s${SEED:+, seed $SEED}; log $log"
 start=$(date +%s)
 rc=0
-timeout -k 10 "$limit" qemu-system-aarch64 "${mach[@]}" "${trace[@]}" \
+bg_start timeout -k 10 "$limit" qemu-system-aarch64 "${mach[@]}" "${trace[@]}" \
 	-cpu max,pauth-impdef=on -smp 2 -m "$mem" -nodefaults -display none \
 	-no-reboot -monitor none -serial "file:$log" \
 	-device edu \
-	-kernel "$image" -initrd "$initrd" \
-	-append "console=ttyAMA0 panic=-1 hugepages=160 wb.tests=$tests wb.timeout=$per_test" ||
-	rc=$?
+	-kernel "$image" -initrd "$initrd" -append "$append" </dev/null
+qemu=$BG_PID
+# Progress, once a minute: which program runs, how many results so far.
+while ! wait_for "$qemu" 60; do
+	running=$(grep -a '^wb: run ' "$log" 2>/dev/null | tail -n 1 | cut -d' ' -f3 || true)
+	nres=$(grep -acE '^(not )?ok [0-9]+ ' "$log" 2>/dev/null || true)
+	printf '    ... boot %s: %d s, %s, %s result line(s) so far\n' "$name" \
+		$(($(date +%s) - start)) "${running:-booting (no program started yet)}" "${nres:-0}"
+done
+bg_wait "$qemu" || rc=$?
 secs=$(($(date +%s) - start))
 say "boot $name: qemu exited with $rc after ${secs}s"
 
-python3 "$TOP/scripts/parse.py" --machine "$machine" --name "$name" \
-	--qemu-rc "$rc" --tests "$tests" \
-	--header "$TREE/drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h" \
-	"$log" >"$BUILD/results/$name.txt"
-grep -c '^PASS' "$BUILD/results/$name.txt" | xargs printf '    %s passed, ' || true
-grep -c '^FAIL' "$BUILD/results/$name.txt" | xargs printf '%s failed, ' || true
-grep -c '^SKIP' "$BUILD/results/$name.txt" | xargs printf '%s skipped\n' || true
-grep '^FAIL' "$BUILD/results/$name.txt" | sed 's/^/    /' || true
+res=$RESULTS/$name.txt
+WB_LIMIT=$limit python3 "$TOP/scripts/parse.py" --boot "$boot" --name "$name" \
+	--qemu-rc "$rc" --tests "$tests" --tree "$TREE" "$log" >"$res"
+printf '    %s passed, %s failed, %s skipped\n' "$(grep -c '^PASS' "$res" || true)" \
+	"$(grep -c '^FAIL' "$res" || true)" "$(grep -c '^SKIP' "$res" || true)"
+grep '^FAIL' "$res" | sed 's/^/    /' || true
+! grep -q '^FAIL' "$res"
