@@ -3,8 +3,12 @@
 
 S := scripts
 
-.PHONY: help demo check bench setup tree export build run run-debug check-patches check-checker selftest \
-	shellcheck clean distclean
+.PHONY: help demo check bench setup tree export build run run-debug repeat rebase check-patches \
+	check-checker selftest shellcheck clean distclean
+
+# The boot `make run` runs (a boot of tests/plan.conf, where the test lists
+# and time limits are)
+BOOT ?= nested-test
 
 help:
 	@echo "make demo           boot the patched kernel under QEMU's nested SMMUv3 and tell what it does"
@@ -14,20 +18,22 @@ help:
 	@echo "make tree           build/linux = base + patches/ (git repo, tag 'base'); never destroys work"
 	@echo "make export         regenerate patches/ from build/linux (base..HEAD)"
 	@echo "make build          the arm64 test kernel, kselftests and initramfs"
-	@echo "make run            boot the nested machine and run the in-guest tests"
+	@echo "make run            boot the nested machine and run the in-guest tests (BOOT=a boot of tests/plan.conf)"
 	@echo "make run-debug      the same on the debug kernel (configs/debug.config: KASAN, lockdep...)"
+	@echo "make repeat         TESTS=PROG:CASE,... N=20 VARIANT=test|debug: run chosen cases N times"
+	@echo "make rebase         VERSION=...: move the queue onto another linux-source-6.12, check it"
 	@echo "make check-patches  only the per-patch checks"
 	@echo "make check-checker  show that each per-patch check fails on a generated broken patch"
 	@echo "make clean          remove build outputs, keep build/linux"
 
 demo:
-	@$(S)/demo.sh
+	@WB_CMD=demo $(S)/demo.sh
 
 check:
-	@$(S)/check.sh
+	@WB_CMD=check $(S)/check.sh
 
 bench:
-	@$(S)/bench.sh
+	@WB_CMD=bench $(S)/bench.sh
 
 setup:
 	@$(S)/setup.sh
@@ -44,28 +50,37 @@ build: tree
 	@$(S)/build.sh initramfs test
 
 run: build
-	@$(S)/run.sh nested test iommufd,iommufd_fail_nth,iommufd_smmuv3,iommufd_nested_dma 900
+	@WB_CMD=run $(S)/run.sh $(BOOT)
 
 run-debug: build
 	@$(S)/build.sh kernel debug
-	@$(S)/run.sh nested debug iommufd,iommufd_fail_nth,iommufd_smmuv3,iommufd_nested_dma 2400
+	@WB_CMD=run $(S)/run.sh nested-debug
+
+# make repeat TESTS=iommufd_nested_dma:fault_storm N=20 VARIANT=debug [SEED=...]
+repeat: tree
+	@WB_CMD=repeat $(S)/repeat.sh
+
+# make rebase VERSION=6.12.95-1~bpo12+1: the queue on another linux-source-6.12
+rebase: setup
+	@WB_CMD=rebase $(S)/rebase.sh "$(VERSION)"
 
 check-patches: tree
-	@$(S)/check-patches.sh
+	@WB_CMD=check-patches $(S)/check-patches.sh
 
 check-checker: tree
-	@$(S)/check-checker.sh
+	@WB_CMD=check-checker $(S)/check-checker.sh
 
-selftest:
+# The parser's tests use the tree's own KUnit parser (build/linux).
+selftest: tree
 	@python3 -m unittest discover -s tests -p 'test_*.py'
 
 shellcheck:
 	@shellcheck $(S)/*.sh .ci/run
 
 clean:
-	rm -rf build/out build/selftests build/results build/logs build/check build/cocci-wt build/bench \
-		build/checker-selftest \
-		build/init build/nest_bench build/initramfs.cpio build/initramfs.list
+	rm -rf build/out build/selftests build/runs build/check build/cocci-wt build/bench \
+		build/checker-selftest build/rebase \
+		build/init build/nest_bench build/wb_faults build/initramfs.cpio build/initramfs.list
 	-git -C build/linux worktree prune 2>/dev/null
 
 distclean:

@@ -1,30 +1,26 @@
 #!/usr/bin/env bash
 # make check: everything, ending with "N passed, N failed, N skipped".
 #   1. setup (packages), work tree (base + patches/)
-#   2. the workbench's own tests (parser, shellcheck)
+#   2. the workbench's own tests (parser, demo, plan, shellcheck)
 #   3. the test kernel, kselftests and initramfs
-#   4. boots: nested (KUnit + iommu kselftests), stage-1-only, stage-2-only,
-#      the nested suite on the debug kernel (with a kmemleak scan after it),
-#      and make bench's (its command counts are checked)
+#   4. the boots tests/plan.conf lists on its "check" line (the debug kernel
+#      is built when one of them needs it); then the workbench's end-to-end
+#      self-test (boot "wb-faults": an injected WARNING, a hung case and an
+#      unexpected skip must each fail, by name); and make bench's boot (its
+#      command counts are checked)
 #   5. per-patch checks (check-patches.sh), and their self-test on a
 #      generated series of broken patches (check-checker.sh)
 # A step that fails is counted as a failure naming the step and its log; the
-# steps that do not depend on it still run.
+# steps that do not depend on it still run. SEED=... is passed to the guests
+# ($NESTED_DMA_SEED); on a failure the summary prints how to replay it.
+# Logs and results: build/runs/check/.
 set -euo pipefail
+export WB_CMD=${WB_CMD:-check}
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-RESULTS=$BUILD/results
-# Programs run in the nested guest, and the guest's wall-clock limit.
-NESTED_TESTS=iommufd,iommufd_fail_nth,iommufd_smmuv3,iommufd_nested_dma
-# On the single-stage machines: what the SMMU reports, and its refusals
-OTHER_TESTS=iommufd_smmuv3,iommufd_nested_dma
-NESTED_LIMIT=900
-OTHER_LIMIT=300
-DEBUG_LIMIT=1500
-
 start=$(date +%s)
-rm -rf "$RESULTS"
+rm -rf "$RESULTS" "$LOGS"
 mkdir -p "$RESULTS" "$LOGS"
 steps=$RESULTS/steps.txt
 : >"$steps"
@@ -44,18 +40,28 @@ step() {
 	return 1
 }
 
+# boot NAME: one boot of plan.conf; its results are $RESULTS/NAME.txt. A
+# boot that failed without results (QEMU did not start...) is a failure.
+boot() {
+	say "[$(elapsed)] boot $1"
+	"$TOP/scripts/run.sh" "$1" || [ -s "$RESULTS/$1.txt" ] ||
+		echo "FAIL step:boot-$1 -- no results; see the output above" >>"$steps"
+}
+
 step setup "$TOP/scripts/setup.sh" || { cat "$LOGS/setup.log"; exit 1; }
 step tree "$TOP/scripts/tree.sh" || { tail -n 5 "$LOGS/tree.log"; exit 1; }
+base_used
 
 # The workbench's own tests: the log parser must be able to fail.
 say "[$(elapsed)] workbench self-tests"
 python3 -m unittest discover -s "$TOP/tests" -p 'test_*.py' -v \
-	>"$LOGS/selftest-parse.log" 2>&1 || true
-sed -nE 's/^(test_\w+) .* \.\.\. (ok|FAIL|ERROR)$/\2 workbench:parse.\1/p' \
-	"$LOGS/selftest-parse.log" |
+	>"$LOGS/selftest-workbench.log" 2>&1 || true
+sed -nE 's/^(test_\w+) \(test_(\w+)\..*\) \.\.\. (ok|FAIL|ERROR)$/\3 workbench:\2.\1/p' \
+	"$LOGS/selftest-workbench.log" |
 	sed -E 's/^ok /PASS /; s/^(FAIL|ERROR) /FAIL /' >"$RESULTS/workbench.txt"
-grep -q . "$RESULTS/workbench.txt" ||
-	echo "FAIL workbench:parse -- no result; see $LOGS/selftest-parse.log" >>"$RESULTS/workbench.txt"
+grep -q . "$RESULTS/workbench.txt" && ! grep -qE '^(FAILED|ERROR:)' "$LOGS/selftest-workbench.log" ||
+	grep -q '^FAIL' "$RESULTS/workbench.txt" ||
+	echo "FAIL workbench:unittest -- no result, or an error outside a test; see $LOGS/selftest-workbench.log" >>"$RESULTS/workbench.txt"
 if (cd "$TOP" && shellcheck scripts/*.sh .ci/run) >"$LOGS/shellcheck.log" 2>&1; then
 	echo "PASS workbench:shellcheck" >>"$RESULTS/workbench.txt"
 else
@@ -67,22 +73,51 @@ step kernel "$TOP/scripts/build.sh" kernel test || built=0
 step selftests "$TOP/scripts/build.sh" selftests || built=0
 [ "$built" -eq 1 ] && { step initramfs "$TOP/scripts/build.sh" initramfs test || built=0; }
 
+mapfile -t boots < <(python3 "$TOP/scripts/plan.py" check)
 if [ "$built" -eq 1 ]; then
-	say "[$(elapsed)] boot: nested SMMUv3 (S1+S2), KUnit and kselftests"
-	"$TOP/scripts/run.sh" nested test "$NESTED_TESTS" "$NESTED_LIMIT" ||
-		echo "FAIL step:boot-nested" >>"$steps"
-	for m in s1only s2only; do
-		say "[$(elapsed)] boot: $m SMMUv3"
-		"$TOP/scripts/run.sh" "$m" test "$OTHER_TESTS" "$OTHER_LIMIT" ||
-			echo "FAIL step:boot-$m" >>"$steps"
+	debug_built=
+	for b in "${boots[@]}"; do
+		read -r _ variant _ _ < <(python3 "$TOP/scripts/plan.py" boot "$b")
+		if [ "$variant" = debug ] && [ -z "$debug_built" ]; then
+			debug_built=0
+			step kernel-debug "$TOP/scripts/build.sh" kernel debug && debug_built=1
+		fi
+		if [ "$variant" = debug ] && [ "$debug_built" != 1 ]; then
+			echo "FAIL step:boot-$b -- not run: the debug kernel did not build" >>"$steps"
+			continue
+		fi
+		boot "$b"
 	done
-	# The debug kernel (KASAN, lockdep, kmemleak, UBSAN, atomic sleep, fault
-	# injection): the whole nested suite again; any report is a failure.
-	if step kernel-debug "$TOP/scripts/build.sh" kernel debug; then
-		say "[$(elapsed)] boot: nested SMMUv3 on the debug kernel"
-		"$TOP/scripts/run.sh" nested debug "$NESTED_TESTS" "$DEBUG_LIMIT" ||
-			echo "FAIL step:boot-nested-debug" >>"$steps"
+
+	# The verdict itself must be able to fail: a boot whose program injects
+	# a WARNING inside a case's output, an unexpected skip and a hung case.
+	say "[$(elapsed)] workbench end-to-end self-test: boot wb-faults (must fail)"
+	e2e=$RESULTS/workbench-e2e.txt
+	: >"$e2e"
+	SEED='' "$TOP/scripts/run.sh" wb-faults >"$LOGS/wb-faults.log" 2>&1 || true
+	got=$RESULTS/wb-faults.txt
+	if [ -s "$got" ]; then
+		mv "$got" "$LOGS/wb-faults-results.txt"
+		got=$LOGS/wb-faults-results.txt
 	fi
+	while read -r what pattern; do
+		if grep -qE "^FAIL $pattern" "$got" 2>/dev/null; then
+			echo "PASS workbench:e2e.$what" >>"$e2e"
+		else
+			echo "FAIL workbench:e2e.$what -- no failure matching '$pattern' in $got" >>"$e2e"
+		fi
+	done <<'EOF'
+warning_inside_output wb-faults:splat\.kselftest\.wb_faults\.wb_faults\.warning_inside_output -- WARNING:
+unexpected_skip wb-faults:kselftest\.wb_faults\.wb_faults\.unexpected_skip -- unexpected skip
+hung_case wb-faults:kselftest\.wb_faults\.finished -- killed after its [0-9]+s deadline while in kselftest\.wb_faults\.wb_faults\.hung
+EOF
+	# ...and only those: the boot itself is sound.
+	if grep -E '^FAIL' "$got" 2>/dev/null | grep -vqE 'warning_inside_output|unexpected_skip|wb_faults\.finished'; then
+		echo "FAIL workbench:e2e.nothing_else -- other failures: $(grep '^FAIL' "$got" | grep -vE 'warning_inside_output|unexpected_skip|wb_faults\.finished' | head -3 | xargs)" >>"$e2e"
+	else
+		echo "PASS workbench:e2e.nothing_else" >>"$e2e"
+	fi
+
 	# The benchmark's counts are checked (its timings only reported)
 	say "[$(elapsed)] bench: commands per invalidation and per STE switch"
 	"$TOP/scripts/bench.sh" --no-build >"$LOGS/bench.log" 2>&1 ||
@@ -98,23 +133,6 @@ say "[$(elapsed)] per-patch checks"
 	echo "FAIL step:check-patches -- it stopped; see the output above" >>"$steps"
 say "[$(elapsed)] per-patch checks' self-test (a generated broken series)"
 "$TOP/scripts/check-checker.sh" >/dev/null || grep -q '^FAIL' "$RESULTS/checker.txt" ||
-	echo "FAIL step:check-checker -- it stopped; see $LOGS/checker-selftest.log" >>"$steps"
+	echo "FAIL step:check-checker -- it stopped; see $RUNDIR/checker/" >>"$steps"
 
-# Summary.
-all=$(cat "$RESULTS"/*.txt)
-pass=$(grep -c '^PASS' <<<"$all" || true)
-fail=$(grep -c '^FAIL' <<<"$all" || true)
-skip=$(grep -c '^SKIP' <<<"$all" || true)
-echo
-say "summary after $(elapsed) (results in $RESULTS, logs in $LOGS)"
-for f in "$RESULTS"/*.txt; do
-	printf '    %-22s %4d passed, %3d failed, %3d skipped\n' "$(basename "$f" .txt)" \
-		"$(grep -c '^PASS' "$f" || true)" "$(grep -c '^FAIL' "$f" || true)" \
-		"$(grep -c '^SKIP' "$f" || true)"
-done
-if [ "$fail" -gt 0 ]; then
-	echo "Failures:"
-	grep '^FAIL' <<<"$all" | sed 's/^/    /'
-fi
-echo "$pass passed, $fail failed, $skip skipped"
-[ "$fail" -eq 0 ]
+"$TOP/scripts/summary.sh" "$(elapsed)"
