@@ -1,10 +1,23 @@
 #!/usr/bin/env python3
-"""Tell, in plain words, what a boot of the test machine showed."""
+"""Tell, in plain words, what a boot of the test machine showed.
+
+Every sentence comes from the boot's log or its parsed results: the base
+and QEMU actually used, the SMMU's features line, the edu binding, the
+results of KUnit and of each case. A case's "# story:" lines are told only
+if that case passed; otherwise the demo says what failed. What to tell is
+data (tests/demo.conf). Exits 1 if anything failed.
+"""
 import argparse
+import fnmatch
+import os
 import re
 import sys
 
-from parse import STAMP_RE, feature_bits
+from parse import feature_bits, split_log
+
+DEMO_CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                         "tests", "demo.conf")
+
 # What a VMM developer cares about, in the order worth telling.
 FEATURES = [
     ("TRANS_S1", "stage-1 translation (the guest's page tables)"),
@@ -20,127 +33,185 @@ FEATURES = [
 ]
 
 
+def load_conf(path):
+    conf = {"program": None, "intro": [], "cases": [], "verdict": ""}
+    with open(path, encoding="utf-8") as f:
+        for raw in f:
+            line = raw.rstrip("\n")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            kind, _, rest = line.partition(" ")
+            rest = rest.strip()
+            if kind == "program":
+                conf["program"] = rest
+            elif kind == "intro":
+                conf["intro"].append(rest)
+            elif kind == "case":
+                glob, _, what = rest.partition(" ")
+                conf["cases"].append((glob, what.strip()))
+            elif kind == "verdict":
+                conf["verdict"] = rest
+    return conf
+
+
+def parse_result(line):
+    """(verdict, name without the boot's prefix, why)"""
+    head, _, why = line.partition(" -- ")
+    verdict, _, name = head.partition(" ")
+    return verdict, name.split(":", 1)[-1], why
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--header", required=True)
-    ap.add_argument("--base", required=True)
+    ap.add_argument("--base", required=True, help="the base actually used")
+    ap.add_argument("--pinned", default="", help="the pinned base, if another")
     ap.add_argument("--patches", required=True)
     ap.add_argument("--qemu", required=True)
+    ap.add_argument("--machine", required=True, help="QEMU's -M")
     ap.add_argument("--results", required=True)
+    ap.add_argument("--conf", default=DEMO_CONF)
     ap.add_argument("log")
     a = ap.parse_args()
 
+    conf = load_conf(a.conf)
     bits = feature_bits(a.header)
-    with open(a.log, encoding="utf-8", errors="replace") as f:
-        lines = [STAMP_RE.sub("", l.rstrip("\r\n")) for l in f]
+    try:
+        with open(a.log, encoding="utf-8", errors="replace") as f:
+            entries = split_log(f)
+    except OSError:
+        entries = []
+    kernel = [t for k, _, t in entries if k == "k"]
+    user = [t for k, _, t in entries if k == "u"]
     try:
         with open(a.results, encoding="utf-8") as f:
-            results = f.read().splitlines()
+            results = [parse_result(l) for l in f.read().splitlines()
+                       if l.startswith(("PASS ", "FAIL ", "SKIP "))]
     except OSError:
         results = []
+    failed = [(n, w) for v, n, w in results if v == "FAIL"]
 
     print("SMMUv3 nested stage translation for Linux 6.12: demo")
     print(f"  kernel:  {a.base} + {a.patches} patch(es) of this series, arm64")
-    print(f"  machine: {a.qemu}, -M virt,iommu=smmuv3 (SMMUv3 with both stages), edu DMA device")
+    if a.pinned:
+        print(f"  WARNING: the base is not the pinned one ({a.pinned}): "
+              "the pinned release is no longer served")
+    print(f"  machine: {a.qemu}, -M {a.machine}, edu DMA device")
     print()
 
-    ok = True
-    probe = [l for l in lines if re.search(r"arm-smmu-v3 \S+: ias", l)]
-    if probe:
-        m = re.search(r"arm-smmu-v3 (\S+): ias (\d+)-bit, oas (\d+)-bit \(features (0x[0-9a-f]+)\)",
-                      probe[0])
+    probe = [t for t in kernel if re.search(r"arm-smmu-v3 \S+: ias", t)]
+    m = probe and re.search(r"arm-smmu-v3 (\S+): ias (\d+)-bit, oas (\d+)-bit "
+                            r"\(features (0x[0-9a-f]+)\)", probe[0])
+    if m:
         feats = int(m.group(4), 16)
         print(f"The SMMU ({m.group(1)}) came up: input addresses {m.group(2)} bits, "
               f"output addresses {m.group(3)} bits, features {m.group(4)}:")
         for name, words in FEATURES:
             if name in bits:
                 print(f"  [{'x' if feats & bits[name] else ' '}] {words}")
-        if not (feats & bits["TRANS_S1"] and feats & bits["TRANS_S2"]):
-            print("  This SMMU cannot nest: it lacks a stage.")
-            ok = False
     else:
-        print("The SMMU did not probe: no arm-smmu-v3 line in the kernel log.")
-        ok = False
+        print("The SMMU did not probe: no arm-smmu-v3 features line in the kernel log.")
     print()
 
-    kunit = [r for r in results if ":kunit." in r]
-    kpass = sum(r.startswith("PASS") for r in kunit)
+    kunit = [(v, n) for v, n, _ in results if n.startswith("kunit.") and n.count(".") >= 2]
     if kunit:
-        suites = sorted({r.split(":kunit.")[1].split(".")[0] for r in kunit})
-        print(f"KUnit at boot ({', '.join(suites)}): {kpass} of {len(kunit)} cases passed "
-              "(the driver's STE/CD builders and hitless entry writer).")
-        ok &= kpass == len(kunit)
+        suites = sorted({n.split(".")[1] for _, n in kunit})
+        kpass = sum(v == "PASS" for v, _ in kunit)
+        print(f"KUnit at boot ({', '.join(suites)}): {kpass} of {len(kunit)} cases passed.")
     else:
-        print("KUnit did not report any case.")
-        ok = False
+        print("KUnit reported no case.")
     print()
 
-    edu = [l for l in lines if l.startswith("wb: edu ")]
-    grp = [l for l in lines if re.match(r"vfio-pci \S+: Adding to iommu group", l)]
-    for l in edu:
+    for l in user:
         m = re.match(r"wb: edu (\S+) bound to vfio-pci \((\S+)\)", l)
-        print(f"The edu DMA device (PCI 1234:11e8) at {m.group(1)} sits behind the SMMU "
-              f"and is bound to vfio-pci: its VFIO cdev is {m.group(2)}.")
-    for l in grp:
-        print(f"  kernel: {l}")
-    if any("/dev/iommu present" in l for l in lines):
-        print("/dev/iommu (iommufd) is there: a VMM can open it, bind the device's cdev,")
-        print("and allocate I/O page tables for it.")
-    else:
-        print("/dev/iommu is missing.")
-        ok = False
-    if not edu:
-        print("No edu device was bound to vfio-pci.")
-        ok = False
-    print()
-
-    ok &= tell_nested_dma(lines, results)
-    print()
-    print("Verdict: " + ("nested translation works: the guest's stage 1 over the host's"
-                         " stage 2, with invalidations and faults, on a real DMA engine."
-                         if ok else "something is wrong; see the log: " + a.log))
-    return 0 if ok else 1
-
-
-# A kernel message that landed inside a line of the test's output
-KMSG_RE = re.compile(r"(arm-smmu-v3|vfio-pci|iommufd\w*) [0-9a-f:.]+\w*: .*$")
-
-
-def tell_nested_dma(lines, results):
-    """The story of iommufd_nested_dma: its "# story:" lines, test by test."""
-    cases = [r for r in results if ":kselftest.iommufd_nested_dma." in r
-             and not r.split(":kselftest.iommufd_nested_dma.")[1].startswith("finished")]
-    if not cases:
-        print("The nested DMA test (iommufd_nested_dma) did not run.")
-        return False
-    print("Nested DMA (iommufd_nested_dma): user space plays the VMM (stage 2, through")
-    print("/dev/iommu) and the guest (a CD and stage-1 tables in guest RAM, IPAs only),")
-    print("and the edu device copies RAM -> device -> RAM with stage-1 IOVAs.")
-    seen = set()
-    test = None
-    for l in lines:
-        m = re.match(r"#\s+RUN\s+(\S+) \.\.\.", l)
         if m:
-            test = m.group(1)
+            print(f"The edu DMA device (PCI 1234:11e8) at {m.group(1)} is bound to "
+                  f"vfio-pci: its VFIO cdev is {m.group(2)}.")
+    for t in kernel:
+        if re.match(r"vfio-pci \S+: Adding to iommu group", t):
+            print(f"  kernel: {t}")
+    if any(re.match(r"wb: \d+ edu device\(s\); /dev/iommu present", l) for l in user):
+        print("/dev/iommu (iommufd) is present.")
+    else:
+        print("/dev/iommu is missing, or no edu device was found.")
+    print()
+
+    tell_cases(conf, entries, results)
+    print()
+    if results and not failed:
+        print("Verdict: " + conf["verdict"])
+        return 0
+    if not results:
+        print(f"Verdict: FAILED: the boot gave no result ({a.results} is missing or empty).")
+        return 1
+    print(f"Verdict: FAILED: {len(failed)} failure(s):")
+    for n, w in failed:
+        print(f"  - {n}" + (f": {w}" if w else ""))
+    print(f"The guest's log: {a.log}")
+    return 1
+
+
+def tell_cases(conf, entries, results):
+    """The story of the demo's program, case by case, from its results."""
+    prog = conf["program"]
+    prefix = f"kselftest.{prog}."
+    cases = [(v, n[len(prefix):], w) for v, n, w in results
+             if n.startswith(prefix) and n != prefix + "finished"]
+    fin = [(v, w) for v, n, w in results if n == prefix + "finished"]
+    if not cases and not fin:
+        print(f"{prog} did not run.")
+        return
+    print(f"{prog}:")
+    for l in conf["intro"]:
+        print(f"  {l}")
+    # The story lines of each case, from its "#  RUN" line on.
+    stories = {}
+    case = None
+    inside = False
+    for kind, _, text in entries:
+        if kind != "u":
             continue
-        m = re.match(r"# story: (.*)", l)
-        if m and test:
-            # The console may have put a kernel message in the middle
-            text = KMSG_RE.sub("", m.group(1))
-            if text.startswith("layout:"):
-                if text in seen:
-                    continue
-                seen.add(text)
-            print(f"  - {text}")
-    passed = sum(r.startswith("PASS") for r in cases)
-    skipped = sum(r.startswith("SKIP") for r in cases)
-    print(f"  {passed} of {len(cases)} cases passed" +
-          (f", {skipped} skipped" if skipped else "") + "; every case checked that "
-          "the guard pages around guest RAM were untouched.")
-    for r in cases:
-        if not r.startswith("PASS"):
-            print(f"  {r}")
-    return passed == len(cases)
+        m = re.match(r"wb: run (\S+)", text)
+        if m:
+            inside = m.group(1) == prog
+            continue
+        if not inside:
+            continue
+        m = re.match(r"#\s+RUN\s+(\S+) \.\.\.", text)
+        if m:
+            case = m.group(1)
+            continue
+        m = re.match(r"# story: (.*)", text)
+        if m and case:
+            stories.setdefault(case, []).append(m.group(1))
+
+    def order(c):
+        for i, (glob, _) in enumerate(conf["cases"]):
+            if fnmatch.fnmatchcase(c[1], glob):
+                return i
+        return len(conf["cases"])
+
+    told_layout = set()
+    for v, name, why in sorted(cases, key=order):
+        i = order((v, name, why))
+        what = conf["cases"][i][1] if i < len(conf["cases"]) else "other"
+        if v == "PASS":
+            print(f"  [passed] {name} ({what})")
+            for s in stories.get(name, []):
+                if s.startswith("layout:"):
+                    if s in told_layout:
+                        continue
+                    told_layout.add(s)
+                print(f"      - {s}")
+        elif v == "SKIP":
+            print(f"  [skipped] {name} ({what}): {why}")
+        else:
+            print(f"  [FAILED] {name} ({what})" + (f": {why}" if why else ""))
+    passed = sum(v == "PASS" for v, _, _ in cases)
+    print(f"  {passed} of {len(cases)} reported cases passed.")
+    for v, w in fin:
+        if v != "PASS":
+            print(f"  The program did not finish cleanly: {w}")
 
 
 if __name__ == "__main__":
