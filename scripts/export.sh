@@ -41,4 +41,12 @@ for f in "$out"/[0-9][0-9][0-9][0-9]-*.patch; do
 	f=${f##*/}
 	if [ "${f#0000-}" = "$f" ]; then printf '%s\n' "$f"; fi
 done >"$out/series"
-say "export: $n patches in patches/"
+# build/linux and patches/ are in sync now: make tree's stamp says so.
+if [ "$out" = "$TOP/patches" ] && [ -n "$(sed -n 3p "$TREE_STAMP")" ]; then
+	{
+		sed -n 1,2p "$TREE_STAMP"
+		patches_hash "$out"
+		git -C "$TREE" rev-parse HEAD
+	} >"$TREE_STAMP.new" && mv "$TREE_STAMP.new" "$TREE_STAMP"
+fi
+say "export: $n patches in $out"

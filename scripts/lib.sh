@@ -16,6 +16,8 @@ export TOP BUILD TREE TREE_STAMP RUNDIR LOGS RESULTS
 
 # shellcheck source=../BASE
 . "$TOP/BASE"
+# make rebase builds its tree from another base tarball
+BASE_TARBALL=${WB_BASE_TARBALL:-$BASE_TARBALL}
 
 ARCH=arm64
 CROSS_COMPILE=aarch64-linux-gnu-
@@ -77,6 +79,13 @@ base_used() {
 	export BASE_USED_SHA256 BASE_USED_VERSION
 }
 base_used
+
+# patches_hash DIR: a hash of a series (DIR/series and the patches it names)
+patches_hash() {
+	local f
+	mapfile -t f < <(grep -v '^[[:space:]]*\(#\|$\)' "$1/series" 2>/dev/null)
+	(cd "$1" && cat series "${f[@]}" 2>/dev/null) | sha256sum | cut -d' ' -f1
+}
 
 say() { printf '==> %s\n' "$*"; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }
