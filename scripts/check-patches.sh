@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
 # Check every patch of patches/series in order, on its own:
-#   apply       it applies with git am on the base plus the patches before it
-#   checkpatch  scripts/checkpatch.pl --strict: 0 errors, 0 warnings
-#   build       the test kernel builds after it (the series is bisectable);
-#               the test config has CONFIG_UAPI_HEADER_TEST, so every uAPI
-#               header is compile-tested by this step
-#   build-x86   drivers/iommu builds for x86_64 (configs/x86_64.config: Intel
-#               VT-d and iommufd), for a patch that touches drivers/iommu or
-#               include; other patches pass it as not affected
-#   warnings    W=1 and sparse (C=2) add no warning in the .c files it touches
-#   kernel-doc  scripts/kernel-doc -Wall adds no warning in the files it touches
-#   coccicheck  make coccicheck MODE=report adds no finding versus the base
+#   apply        it applies with git am on the base plus the patches before it
+#   checkpatch   scripts/checkpatch.pl --strict: 0 errors, 0 warnings, and no
+#                CHECK that tests/checkpatch-exceptions does not explain
+#   build        the test kernel builds after it (the series is bisectable);
+#                the test config has CONFIG_UAPI_HEADER_TEST, so every uAPI
+#                header is compile-tested by this step
+#   build-x86    drivers/iommu builds for x86_64 (configs/x86_64.config: Intel
+#                VT-d and iommufd), for a patch that touches drivers/iommu or
+#                include
+#   build-distro drivers/iommu and drivers/vfio build with Debian's arm64
+#                kernel config (KUnit off, IOMMUFD=m, VFIO_DEVICE_CDEV=y),
+#                for a patch that touches drivers/iommu, drivers/vfio or
+#                include
+#   selftests    tools/testing/selftests/iommu builds, with no new warning,
+#                for a patch that touches it or include/uapi
+#   warnings     W=1 and sparse (C=2) add no warning in the .c files it
+#                touches (arm64, or x86_64 for those only x86_64 builds)
+#   kernel-doc   scripts/kernel-doc -Wall adds no warning in the files it touches
+#   coccicheck   make coccicheck MODE=report adds no finding versus the base
+# A check that has nothing to test for a patch (a build-x86 for a patch
+# that touches no drivers/iommu...) is "NA", not a pass.
 # Warnings are compared without line numbers, against the same files just
 # before the patch. Coccinelle, which costs ~1 minute a directory, runs once
 # on the drivers/iommu directories the series touches, at its head, against
 # the base (cached per base and spatch version); each new finding is then
 # traced to the patch that introduced it by running it again just before the
 # patches that touched its file, newest first.
-# Results, one "PASS|FAIL name [-- why]" line per patch and check, go to
-# $RES (build/results/patches.txt); logs to build/logs/patches/.
+# Results, one "PASS|FAIL|NA name [-- why]" line per patch and check, go to
+# $RES ($RESULTS/patches.txt); logs to $LOGS/patches/.
 # SERIES_DIR (default patches/) and RES may be set to check another series.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -28,9 +38,13 @@ SERIES_DIR=${SERIES_DIR:-$TOP/patches}
 WT=$BUILD/check/linux
 OUT=$BUILD/check/out/test
 OUT_X86=$BUILD/check/out/x86
+OUT_DISTRO=$BUILD/check/out/distro
+OUT_ST=$BUILD/check/out/selftests
 PLOGS=$LOGS/patches
-RES=${RES:-$BUILD/results/patches.txt}
-CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/smmuv3-nesting
+RES=${RES:-$RESULTS/patches.txt}
+CACHE=$WB_CACHE
+EXCEPTIONS=${CHECKPATCH_EXCEPTIONS:-$TOP/tests/checkpatch-exceptions}
+CHECKS=(apply checkpatch build build-x86 build-distro selftests warnings kernel-doc coccicheck)
 
 mkdir -p "$PLOGS" "$CACHE" "$(dirname "$RES")"
 : >"$RES"
@@ -54,6 +68,12 @@ normalize() {
 		sed -E 's/ +/ /g; s/line [0-9]+/line N/g' | sort
 }
 
+# x86_64 build of drivers/iommu, with the host's compiler.
+x86_make() {
+	make -C "$WT" O="$OUT_X86" ARCH=x86_64 CROSS_COMPILE= CC="ccache gcc" \
+		-j"$JOBS" "$@"
+}
+
 # Lines of $2 that are not in $1 (both sorted; multiset difference).
 added() {
 	comm -13 "$1" "$2"
@@ -71,20 +91,90 @@ existing() {	# the files of stdin that exist in the worktree now
 	return 0
 }
 
-# W=1 and sparse on the given .c files that the test config builds. The
-# objects are removed first, or make would not compile them again. Kbuild's
-# W=1 also runs kernel-doc; its warnings (no column number) are left to the
-# kernel-doc check.
-warnings_of() {
-	local f objs=()
+# The .c files of the arguments that a build compiles: "arm64 FILE" for the
+# test kernel's, "x86 FILE" for those only the x86_64 build compiles
+# (drivers/iommu/intel...).
+compiled() {
+	local f
 	for f in "$@"; do
 		case "$f" in *.c) ;; *) continue ;; esac
-		[ -f "$OUT/${f%.c}.o" ] && objs+=("${f%.c}.o")
+		if [ -f "$OUT/${f%.c}.o" ]; then
+			printf 'arm64 %s\n' "$f"
+		elif [ -f "$OUT_X86/${f%.c}.o" ]; then
+			printf 'x86 %s\n' "$f"
+		fi
 	done
-	[ "${#objs[@]}" -gt 0 ] || return 0
-	for f in "${objs[@]}"; do rm -f "$OUT/$f"; done
-	kmake "$WT" "$OUT" W=1 C=2 "${objs[@]}" 2>&1 |
-		grep -vE '^[^: ]+:[0-9]+: warning: ' | normalize | only_in "$@"
+	return 0
+}
+
+# W=1 and sparse on the given .c files that the test config (or else the
+# x86_64 config) builds. The objects are removed first, or make would not
+# compile them again. Kbuild's W=1 also runs kernel-doc; its warnings (no
+# column number) are left to the kernel-doc check.
+warnings_of() {
+	local arch f arm=() x86=()
+	while read -r arch f; do
+		if [ "$arch" = arm64 ]; then arm+=("${f%.c}.o"); else x86+=("${f%.c}.o"); fi
+	done < <(compiled "$@")
+	{
+		if [ "${#arm[@]}" -gt 0 ]; then
+			for f in "${arm[@]}"; do rm -f "$OUT/$f"; done
+			kmake "$WT" "$OUT" W=1 C=2 "${arm[@]}" 2>&1
+		fi
+		if [ "${#x86[@]}" -gt 0 ]; then
+			for f in "${x86[@]}"; do rm -f "$OUT_X86/$f"; done
+			x86_make W=1 C=2 "${x86[@]}" 2>&1
+		fi
+	} | grep -vE '^[^: ]+:[0-9]+: warning: ' | normalize | only_in "$@"
+}
+
+# The iommu kselftests, built from the worktree against its uAPI headers,
+# into a fresh directory; their compiler's warnings, normalized, on stdout.
+# False if they do not build.
+selftests_of() {
+	local rc=0
+	rm -rf "${OUT_ST:?}/bin"
+	mkdir -p "$OUT_ST/bin" "$OUT_ST/hdr"
+	make -C "$WT" O="$OUT_ST/hdr" ARCH="$ARCH" -s headers >"$OUT_ST/log" 2>&1 || rc=1
+	[ "$rc" -eq 0 ] && { make -C "$WT/tools/testing/selftests/iommu" \
+		CC="${CROSS_COMPILE}gcc" ARCH="$ARCH" \
+		KHDR_INCLUDES="-isystem $OUT_ST/hdr/usr/include" \
+		OUTPUT="$OUT_ST/bin" -j"$JOBS" >>"$OUT_ST/log" 2>&1 || rc=1; }
+	sed -E "s#(^|[ ])$WT/tools/testing/selftests/iommu/#\\1tools/testing/selftests/iommu/#g" \
+		"$OUT_ST/log" | grep -E ': (warning|error): ' | normalize
+	return "$rc"
+}
+
+# Debian's arm64 config, from the pinned linux-config-6.12 (else the newest,
+# with a warning), with KUnit off and what the series needs on.
+distro_config() {
+	local deb dir
+	dir=$BUILD/check/distro-config
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	mapfile -t deb < <("$TOP/scripts/debpkg.sh" "$DISTRO_CONFIG_PACKAGE" arm64 \
+		"$DISTRO_CONFIG_VERSION" "$CACHE/debs" "$DISTRO_CONFIG_SHA256") || return 1
+	say "patches: distro config: $DISTRO_CONFIG_PACKAGE ${deb[1]} (arm64)"
+	dpkg-deb -x "${deb[0]}" "$dir/x" && xz -dc "$dir/x/$DISTRO_CONFIG_FILE" >"$dir/config" ||
+		return 1
+	mkdir -p "$OUT_DISTRO"
+	cp "$dir/config" "$OUT_DISTRO/.config"
+	"$WT/scripts/config" --file "$OUT_DISTRO/.config" -d KUNIT -m IOMMUFD \
+		-e VFIO_DEVICE_CDEV -d DEBUG_INFO_BTF -d DEBUG_INFO_DWARF5 \
+		-d DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT -e DEBUG_INFO_NONE \
+		--set-str SYSTEM_TRUSTED_KEYS "" --set-str SYSTEM_REVOCATION_KEYS "" \
+		-d MODULE_SIG_ALL --set-str MODULE_SIG_KEY ""
+	distro_make olddefconfig || return 1
+	local o
+	for o in "CONFIG_IOMMUFD=m" "CONFIG_VFIO_DEVICE_CDEV=y"; do
+		grep -qx "$o" "$OUT_DISTRO/.config" || { warn "distro config: no $o"; return 1; }
+	done
+	grep -q '^CONFIG_KUNIT=y' "$OUT_DISTRO/.config" && { warn "distro config: KUnit is on"; return 1; }
+	return 0
+}
+distro_make() {
+	make -C "$WT" O="$OUT_DISTRO" ARCH="$ARCH" CROSS_COMPILE="$CROSS_COMPILE" \
+		CC="ccache ${CROSS_COMPILE}gcc" -j"$JOBS" "$@"
 }
 
 # The lines of stdin (normalized) that are about one of the given files:
@@ -132,7 +222,7 @@ cocci_dirs() {
 # (the base's are cached).
 cocci_at() {
 	local wt=$1 d=$2 rev=$3 cache
-	cache=$CACHE/cocci-$BASE_SHA256-$spatch_v-${d//\//_}.txt
+	cache=$CACHE/cocci-$BASE_USED_SHA256-$spatch_v-${d//\//_}.txt
 	if [ "$rev" = base ] && [ -f "$cache" ]; then
 		cat "$cache"
 		return
@@ -158,11 +248,6 @@ say "patches: building the base for the checks (log $PLOGS/base-build.log)"
 KSRC=$WT KOUT=$OUT "$TOP/scripts/build.sh" kernel test >"$PLOGS/base-build.log" 2>&1 ||
 	die "the base does not build; see $PLOGS/base-build.log"
 
-# x86_64 build of drivers/iommu, with the host's compiler.
-x86_make() {
-	make -C "$WT" O="$OUT_X86" ARCH=x86_64 CROSS_COMPILE= CC="ccache gcc" \
-		-j"$JOBS" "$@"
-}
 say "patches: x86_64 build of drivers/iommu at the base (log $PLOGS/base-build-x86.log)"
 {
 	x86_make KCONFIG_ALLCONFIG="$TOP/configs/x86_64.config" allnoconfig &&
@@ -172,6 +257,19 @@ say "patches: x86_64 build of drivers/iommu at the base (log $PLOGS/base-build-x
 for o in CONFIG_INTEL_IOMMU CONFIG_IOMMUFD; do
 	grep -q "^$o=y" "$OUT_X86/.config" || die "x86_64 config: $o is not set"
 done
+
+# The distribution-like build at the base: if the base itself does not
+# build there, the check cannot tell a patch's breakage (it fails, naming
+# the base).
+say "patches: Debian arm64 config build of drivers/iommu, drivers/vfio at the base (log $PLOGS/base-build-distro.log)"
+distro=ok
+{ distro_config && distro_make drivers/iommu/ drivers/vfio/; } >"$PLOGS/base-build-distro.log" 2>&1 ||
+	distro="the base does not build with Debian's config; log $PLOGS/base-build-distro.log"
+grep -E '^(WARNING|==>)' "$PLOGS/base-build-distro.log" || true
+
+# The kselftests at the base: their warnings, or that they do not build
+say "patches: iommu kselftests at the base"
+selftests_of >"$PLOGS/base-selftests.warnings" || echo "(the base's kselftests do not build)" >>"$PLOGS/base-selftests.warnings"
 
 spatch_v=$(spatch --version 2>/dev/null | head -1 | awk '{print $3}')
 applied=1
@@ -183,7 +281,7 @@ for p in "${series[@]}"; do
 	log=$PLOGS/${p%.patch}
 	say "patch $i/${#series[@]}: $p"
 	if [ "$applied" -eq 0 ]; then
-		for c in apply checkpatch build build-x86 warnings kernel-doc coccicheck; do
+		for c in "${CHECKS[@]}"; do
 			result FAIL "$p" "$c" "not checked: an earlier patch does not apply"
 		done
 		continue
@@ -193,6 +291,14 @@ for p in "${series[@]}"; do
 	mapfile -t before < <(printf '%s\n' "${files[@]}" | existing)
 	warnings_of "${before[@]}" >"$log.warnings-before" || true
 	kerneldoc_of "${before[@]}" >"$log.kdoc-before" || true
+	touches() { printf '%s\n' "${files[@]}" | grep -qE "$1"; }
+	st_touched=
+	if touches '^(tools/testing/selftests/iommu/|include/uapi/)'; then
+		st_touched=1
+		# Just before the patch: the previous patch's build, or the base's
+		cp "$PLOGS/last-selftests.warnings" "$log.selftests-before" 2>/dev/null ||
+			cp "$PLOGS/base-selftests.warnings" "$log.selftests-before"
+	fi
 
 	# apply
 	if git -C "$WT" am -q "$pf" >"$log.apply.log" 2>&1; then
@@ -202,54 +308,95 @@ for p in "${series[@]}"; do
 		git -C "$WT" am --abort >/dev/null 2>&1 || true
 		result FAIL "$p" apply "git am failed; log $log.apply.log"
 		applied=0
-		for c in checkpatch build build-x86 warnings kernel-doc coccicheck; do
+		for c in "${CHECKS[@]:1}"; do
 			result FAIL "$p" "$c" "not checked: the patch does not apply"
 		done
 		continue
 	fi
 
-	# checkpatch
+	# checkpatch: errors and warnings, and CHECKs without a written exception
 	(cd "$WT" && ./scripts/checkpatch.pl --strict "$pf") >"$log.checkpatch.log" 2>&1 || true
 	total=$(grep -E '^total: [0-9]+ errors, [0-9]+ warnings' "$log.checkpatch.log" || true)
-	if [[ $total =~ ^total:\ 0\ errors,\ 0\ warnings ]]; then
-		result PASS "$p" checkpatch
-	else
+	unexplained=$(python3 "$TOP/scripts/checkpatch_checks.py" "$EXCEPTIONS" "$pf" \
+		"$log.checkpatch.log" 2>&1) || true
+	if ! [[ $total =~ ^total:\ 0\ errors,\ 0\ warnings ]]; then
 		result FAIL "$p" checkpatch "${total:-no verdict}; log $log.checkpatch.log"
+	elif [ -n "$unexplained" ]; then
+		printf '%s\n' "$unexplained" >"$log.checkpatch-checks"
+		result FAIL "$p" checkpatch "$(wc -l <"$log.checkpatch-checks") CHECK(s) not explained in tests/checkpatch-exceptions: $(head -1 "$log.checkpatch-checks"); all in $log.checkpatch-checks"
+	else
+		result PASS "$p" checkpatch
 	fi
 
 	# build
-	if kmake "$WT" "$OUT" Image >"$log.build.log" 2>&1; then
+	if ! printf '%s\n' "${files[@]}" | grep -qvE '^(Documentation/|tools/|MAINTAINERS$)'; then
+		result NA "$p" build "touches only Documentation/, tools/ or MAINTAINERS"
+	elif kmake "$WT" "$OUT" Image >"$log.build.log" 2>&1; then
 		result PASS "$p" build
 	else
 		result FAIL "$p" build "the kernel does not build; log $log.build.log"
 	fi
 
 	# build-x86
-	if ! printf '%s\n' "${files[@]}" | grep -qE '^(drivers/iommu|include)/'; then
-		result PASS "$p" build-x86 "not affected"
+	if ! touches '^(drivers/iommu|include)/'; then
+		result NA "$p" build-x86 "touches no drivers/iommu or include"
 	elif x86_make drivers/iommu/ >"$log.build-x86.log" 2>&1; then
 		result PASS "$p" build-x86
 	else
 		result FAIL "$p" build-x86 "drivers/iommu does not build for x86_64; log $log.build-x86.log"
 	fi
 
+	# build-distro
+	if ! touches '^(drivers/iommu|drivers/vfio|include)/'; then
+		result NA "$p" build-distro "touches no drivers/iommu, drivers/vfio or include"
+	elif [ "$distro" != ok ]; then
+		result FAIL "$p" build-distro "$distro"
+	elif distro_make drivers/iommu/ drivers/vfio/ >"$log.build-distro.log" 2>&1; then
+		result PASS "$p" build-distro
+	else
+		result FAIL "$p" build-distro "drivers/iommu or drivers/vfio does not build with Debian's arm64 config: $(grep -m1 -E ': error: ' "$log.build-distro.log" | normalize | head -1); log $log.build-distro.log"
+	fi
+
+	# selftests: they build, with no warning that was not there before
+	if [ -z "$st_touched" ]; then
+		result NA "$p" selftests "touches no tools/testing/selftests/iommu or include/uapi"
+	elif ! selftests_of >"$log.selftests-after"; then
+		cp "$OUT_ST/log" "$log.selftests.log"
+		result FAIL "$p" selftests "tools/testing/selftests/iommu does not build: $(grep -m1 ': error: ' "$log.selftests-after" || true); log $log.selftests.log"
+		cp "$log.selftests-after" "$PLOGS/last-selftests.warnings"
+	else
+		cp "$OUT_ST/log" "$log.selftests.log"
+		cp "$log.selftests-after" "$PLOGS/last-selftests.warnings"
+		new=$(added <(grep -v '^(' "$log.selftests-before" || true) "$log.selftests-after")
+		if [ -z "$new" ]; then
+			result PASS "$p" selftests
+		else
+			printf '%s\n' "$new" >"$log.selftests-new"
+			result FAIL "$p" selftests "$(wc -l <"$log.selftests-new") new warning(s) (-Werror): $(head -1 "$log.selftests-new"); all in $log.selftests-new"
+		fi
+	fi
+
 	# warnings (W=1, sparse) and kernel-doc, versus just before the patch
 	mapfile -t after < <(printf '%s\n' "${files[@]}" | existing)
 	warnings_of "${after[@]}" >"$log.warnings-after" || true
 	new=$(added "$log.warnings-before" "$log.warnings-after")
-	if [ -z "$new" ]; then
-		result PASS "$p" warnings
-	else
+	if [ -n "$new" ]; then
 		printf '%s\n' "$new" >"$log.warnings-new"
 		result FAIL "$p" warnings "$(wc -l <"$log.warnings-new") new: $(head -1 "$log.warnings-new"); all in $log.warnings-new"
+	elif [ -z "$(compiled "${after[@]}")" ]; then
+		result NA "$p" warnings "no .c file it touches is compiled by the test or x86_64 config"
+	else
+		result PASS "$p" warnings "$(compiled "${after[@]}" | awk '{print $2 " (" $1 ")"}' | xargs)"
 	fi
 	kerneldoc_of "${after[@]}" >"$log.kdoc-after" || true
 	new=$(added "$log.kdoc-before" "$log.kdoc-after")
-	if [ -z "$new" ]; then
-		result PASS "$p" kernel-doc
-	else
+	if [ -n "$new" ]; then
 		printf '%s\n' "$new" >"$log.kdoc-new"
 		result FAIL "$p" kernel-doc "$(wc -l <"$log.kdoc-new") new: $(head -1 "$log.kdoc-new"); all in $log.kdoc-new"
+	elif ! printf '%s\n' "${after[@]}" | grep -vE '^(tools|Documentation|scripts|samples)/' | grep -qE '\.[ch]$'; then
+		result NA "$p" kernel-doc "no kernel .c or .h file"
+	else
+		result PASS "$p" kernel-doc
 	fi
 
 done
@@ -296,12 +443,15 @@ if [ "${#dirs[@]}" -gt 0 ]; then
 fi
 for p in "${series[@]}"; do
 	[ -n "${commit_of[$p]:-}" ] || continue
+	read -ra f <<<"${touched_by[$p]}"
 	if [ -n "${cocci_fail[$p]:-}" ]; then
 		result FAIL "$p" coccicheck "new findings: ${cocci_fail[$p]}"
+	elif [ -z "$(cocci_dirs "${f[@]}")" ]; then
+		result NA "$p" coccicheck "touches no .c or .h file of drivers/iommu"
 	else
 		result PASS "$p" coccicheck
 	fi
 done
 
-say "patches: $(grep -c '^PASS' "$RES") passed, $(grep -c '^FAIL' "$RES") failed"
+say "patches: $(grep -c '^PASS' "$RES") passed, $(grep -c '^FAIL' "$RES") failed, $(grep -c '^NA' "$RES") not applicable"
 ! grep -q '^FAIL' "$RES"
