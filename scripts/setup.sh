@@ -58,6 +58,22 @@ has_backports() {
 	grep -rqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/
 }
 
+# 0. The OS: the sources this adds (bookworm-backports) and the base's
+# package are Debian 12's. Elsewhere, only a machine that already has all
+# of it goes on.
+os_id=$(. /etc/os-release 2>/dev/null && echo "${ID:-unknown} ${VERSION_CODENAME:-unknown}")
+os_name=$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-unknown}")
+if [ "$os_id" != "debian bookworm" ]; then
+	if [ -z "$(missing_pkgs)" ] && qemu_ok && [ "$(base_version)" = "$BASE_VERSION" ]; then
+		warn "this is $os_name, not Debian 12 (bookworm): going on, everything needed is installed"
+	else
+		die "setup installs from Debian 12 (bookworm) and its backports, and this is $os_name.
+  Use a Debian bookworm machine (or container), or install by hand: the packages
+  ${PKGS[*]},
+  qemu-system-arm >= $QEMU_MIN, and $BASE_PACKAGE $BASE_VERSION ($BASE_TARBALL)."
+	fi
+fi
+
 # 1. Plain packages.
 mapfile -t need < <(missing_pkgs)
 if [ "${#need[@]}" -gt 0 ]; then
@@ -97,7 +113,8 @@ if [ "$(base_version)" != "$BASE_VERSION" ]; then
 			die "$BASE_PACKAGE is not served by any configured apt source"
 		fi
 		warn "$BASE_PACKAGE $BASE_VERSION (the pinned base) is no longer served;"
-		warn "using the newest 6.12 instead: $newest. The series may not apply."
+		warn "using the newest 6.12 instead: $newest. The series may not apply"
+		warn "('make rebase VERSION=$newest' tells which patches need a refresh)."
 		apt_install "$BASE_PACKAGE"
 	fi
 fi
