@@ -51,17 +51,23 @@ boot() {
 step setup "$TOP/scripts/setup.sh" || { cat "$LOGS/setup.log"; exit 1; }
 step tree "$TOP/scripts/tree.sh" || { tail -n 5 "$LOGS/tree.log"; exit 1; }
 base_used
+say "base: $BASE_PACKAGE $BASE_USED_VERSION"
+[ "$BASE_USED_VERSION" = "$BASE_VERSION" ] ||
+	warn "the pinned base $BASE_VERSION is no longer served: this run is on $BASE_USED_VERSION"
 
 # The workbench's own tests: the log parser must be able to fail.
 say "[$(elapsed)] workbench self-tests"
+rc=0
 python3 -m unittest discover -s "$TOP/tests" -p 'test_*.py' -v \
-	>"$LOGS/selftest-workbench.log" 2>&1 || true
+	>"$LOGS/selftest-workbench.log" 2>&1 || rc=$?
 sed -nE 's/^(test_\w+) \(test_(\w+)\..*\) \.\.\. (ok|FAIL|ERROR)$/\3 workbench:\2.\1/p' \
 	"$LOGS/selftest-workbench.log" |
 	sed -E 's/^ok /PASS /; s/^(FAIL|ERROR) /FAIL /' >"$RESULTS/workbench.txt"
-grep -q . "$RESULTS/workbench.txt" && ! grep -qE '^(FAILED|ERROR:)' "$LOGS/selftest-workbench.log" ||
-	grep -q '^FAIL' "$RESULTS/workbench.txt" ||
-	echo "FAIL workbench:unittest -- no result, or an error outside a test; see $LOGS/selftest-workbench.log" >>"$RESULTS/workbench.txt"
+if [ "$rc" -ne 0 ] && ! grep -q '^FAIL' "$RESULTS/workbench.txt"; then
+	echo "FAIL workbench:unittest -- failed outside a test (rc $rc); see $LOGS/selftest-workbench.log" >>"$RESULTS/workbench.txt"
+elif ! grep -q '^PASS' "$RESULTS/workbench.txt"; then
+	echo "FAIL workbench:unittest -- no test ran; see $LOGS/selftest-workbench.log" >>"$RESULTS/workbench.txt"
+fi
 if (cd "$TOP" && shellcheck scripts/*.sh .ci/run) >"$LOGS/shellcheck.log" 2>&1; then
 	echo "PASS workbench:shellcheck" >>"$RESULTS/workbench.txt"
 else

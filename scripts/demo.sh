@@ -11,9 +11,11 @@ export WB_CMD=${WB_CMD:-demo}
 rm -rf "$RESULTS" "$LOGS"
 say "setting up (packages, base, work tree)"
 run_logged setup "$TOP/scripts/setup.sh"
-grep -E '^(WARNING|==> base)' "$LOGS/setup.log" || true
 run_logged tree "$TOP/scripts/tree.sh"
 base_used
+say "base: $BASE_PACKAGE $BASE_USED_VERSION"
+[ "$BASE_USED_VERSION" = "$BASE_VERSION" ] ||
+	warn "the pinned base $BASE_VERSION is no longer served: the demo runs on $BASE_USED_VERSION"
 say "building the patched arm64 kernel and the test programs (log: $LOGS/)"
 run_logged kernel "$TOP/scripts/build.sh" kernel test
 run_logged selftests "$TOP/scripts/build.sh" selftests

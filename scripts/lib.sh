@@ -152,8 +152,9 @@ if [ -z "${WB_LOCKED:-}" ]; then
 	if ! flock -n 9; then
 		printf 'ERROR: another workbench command is running in %s (holding %s):\n' \
 			"$BUILD" "$BUILD/.lock" >&2
-		command -v fuser >/dev/null &&
-			fuser -v "$BUILD/.lock" 2>&1 | sed 's/^/    /' >&2
+		holders=$(fuser "$BUILD/.lock" 2>/dev/null | tr -s " " "\n" | grep -vx "$$" | xargs) || true
+		[ -n "$holders" ] && ps -o pid,etime,args -p "${holders// /,}" 2>/dev/null |
+			cut -c1-150 | sed 's/^/    /' >&2
 		exit 1
 	fi
 	export WB_LOCKED=$$
