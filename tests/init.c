@@ -2,9 +2,9 @@
 /*
  * /init of the workbench's test machine.
  *
- * Mounts proc, sys, devtmpfs, debugfs and tmpfs; binds every edu device
- * (PCI 1234:11e8, found by id) to vfio-pci; runs the test programs named on
- * the kernel command line, each with a deadline; powers off.
+ * Mounts proc, sys, devtmpfs, devpts, debugfs and tmpfs; binds every edu
+ * device (PCI 1234:11e8, found by id) to vfio-pci; runs the test programs
+ * named on the kernel command line, each with a deadline; powers off.
  *
  * Kernel command line:
  *   wb.tests=SPEC[,SPEC...]   programs in /bin to run, in order. SPEC is
@@ -496,6 +496,7 @@ int main(void)
 	do_mount("proc", "/proc", "proc");
 	do_mount("sysfs", "/sys", "sysfs");
 	do_mount("devtmpfs", "/dev", "devtmpfs");
+	do_mount("devpts", "/dev/pts", "devpts");	/* the programs' ptys */
 	do_mount("debugfs", "/sys/kernel/debug", "debugfs");
 	do_mount("tmpfs", "/tmp", "tmpfs");
 	setvbuf(stdout, NULL, _IOLBF, 0);
