@@ -33,15 +33,15 @@ int main(void)
 	printf("#  RUN           wb_faults.warning_inside_output ...\n");
 	printf("# story: a line before the kernel's message");
 	fflush(stdout);
-	kernel_log("<4>WARNING: CPU: 0 PID: 1 at wb_faults.c:1 injected by the workbench's self-test\n");
+	kernel_log("<4>WARNING: CPU: 0 PID: 1 at wb_faults.c:1 injected by the workbench\n");
 	printf(", and after it\n");
 	printf("#            OK  wb_faults.warning_inside_output\n");
 	printf("ok 1 wb_faults.warning_inside_output\n");
 
 	printf("#  RUN           wb_faults.unexpected_skip ...\n");
-	printf("#      SKIP      injected by the workbench's self-test\n");
+	printf("#      SKIP      injected by the workbench\n");
 	printf("#            OK  wb_faults.unexpected_skip\n");
-	printf("ok 2 wb_faults.unexpected_skip # SKIP injected by the workbench's self-test\n");
+	printf("ok 2 wb_faults.unexpected_skip # SKIP injected by the workbench\n");
 
 	printf("#  RUN           wb_faults.hung ...\n");
 	for (;;)
