@@ -16,10 +16,10 @@
  *
  * Each program runs on a pseudo-terminal whose output /init copies to the
  * console line by line; the kernel log (/dev/kmsg) is copied too, each
- * record as "kmsg: [SECONDS] TEXT", and before each line of a program, so
- * that a kernel message comes after the line that was printed before it
- * was logged. The console itself then only shows emergencies (loglevel 1):
- * kernel messages no longer land in the middle of a program's lines.
+ * record as "kmsg: [SECONDS] TEXT", between two whole lines of the
+ * program's: the records logged until /init read a line come before it.
+ * The console itself then only shows emergencies (loglevel 1): kernel
+ * messages no longer land in the middle of a program's lines.
  *
  * Everything else the host parses is a line starting with "wb: ":
  *   wb: edu BDF bound to vfio-pci (DEVNODE)
@@ -273,15 +273,21 @@ static long long now_ms(void)
 
 /*
  * Copy a program's output from the pty's master to the console, whole lines
- * only, each after the kernel records logged before it was read.
+ * only, each after the kernel records logged before it was read; then the
+ * records logged meanwhile. (/init also wakes up for a new record, but
+ * that wake-up is lazy: it may come only with the next line.) The number
+ * of lines copied is in /tmp/.wb-lines, for a program that must know its
+ * line was copied before it goes on (tests/wb_faults.c).
  */
 struct out {
 	char buf[4096];
 	size_t len;
+	unsigned long lines;
 };
 
 static void out_emit(struct out *o, int final)
 {
+	char count[32];
 	char *nl;
 
 	while ((nl = memchr(o->buf, '\n', o->len)) || (final && o->len) ||
@@ -295,8 +301,12 @@ static void out_emit(struct out *o, int final)
 			n++;
 		memmove(o->buf, o->buf + n, o->len - n);
 		o->len -= n;
+		o->lines++;
 	}
 	fflush(stdout);
+	snprintf(count, sizeof(count), "%lu\n", o->lines);
+	write_file("/tmp/.wb-lines", count);
+	kmsg_drain();
 }
 
 /*
@@ -373,6 +383,7 @@ static void run_test(char *spec, int timeout)
 	say("run %s%s", argv[0], args);
 
 	o = calloc(1, sizeof(*o));
+	close(open("/tmp/.wb-lines", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
 	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (!o || master < 0 || grantpt(master) || unlockpt(master)) {
 		say("end %s error=pty", argv[0]);

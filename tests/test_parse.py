@@ -210,6 +210,14 @@ class ParseTest(unittest.TestCase):
         self.assertEqual(len(fails), 1)
         self.assertIn("splat.kselftest.iommufd.fix.var.second", fails[0])
 
+    def test_splat_after_the_result_line_is_the_cases(self):
+        log = make_log(rc=0).replace(
+            "ok 1 fix.var.first\n",
+            "ok 1 fix.var.first\n" + kmsg("WARNING: CPU: 0 PID: 1 at x.c:1 f+0x0"))
+        fails = [l for l in run(log) if l.startswith("FAIL m:splat.")]
+        self.assertEqual(len(fails), 1)
+        self.assertIn("splat.kselftest.iommufd.fix.var.first", fails[0])
+
     def test_splat_inside_a_test_line(self):
         # The old console: a kernel message lands in the middle of a line
         # of the test's output, which begins with "#".

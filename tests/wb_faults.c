@@ -12,7 +12,9 @@
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static void kernel_log(const char *msg)
@@ -25,16 +27,44 @@ static void kernel_log(const char *msg)
 		close(fd);
 }
 
+/*
+ * Wait until /init has copied LINES lines of this program's output to the
+ * console (it counts them in /tmp/.wb-lines), 10 s at most: the kernel's
+ * message then comes after them, whatever the machine's speed.
+ */
+static void copied(unsigned long lines)
+{
+	struct timespec tick = { .tv_nsec = 1000000 };
+	char buf[32];
+	int i, fd;
+
+	for (i = 0; i < 10000; i++) {
+		fd = open("/tmp/.wb-lines", O_RDONLY);
+		if (fd >= 0) {
+			ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+			close(fd);
+			if (n > 0) {
+				buf[n] = '\0';
+				if (strtoul(buf, NULL, 10) >= lines)
+					return;
+			}
+		}
+		nanosleep(&tick, NULL);
+	}
+	printf("# /init did not copy %lu lines in 10 s\n", lines);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("TAP version 13\n1..3\n");
 
 	printf("#  RUN           wb_faults.warning_inside_output ...\n");
-	printf("# story: a line before the kernel's message");
-	fflush(stdout);
+	printf("# story: a line before the kernel's message\n");
+	copied(4);
 	kernel_log("<4>WARNING: CPU: 0 PID: 1 at wb_faults.c:1 injected by the workbench\n");
-	printf(", and after it\n");
+	printf("# story: a line after it\n");
 	printf("#            OK  wb_faults.warning_inside_output\n");
 	printf("ok 1 wb_faults.warning_inside_output\n");
 
