@@ -33,7 +33,7 @@ tarball=$RB/src/x/usr/src/linux-source-6.12.tar.xz
 [ -r "$tarball" ] || die "no linux-source-6.12.tar.xz in ${deb[0]}"
 
 say "rebase: build/rebase/linux = $BASE_PACKAGE $version + patches/ (git am, else git am -3)"
-report=$RESULTS/rebase-apply.txt
+report=$LOGS/rebase-apply.txt
 rc=0
 FORCE=1 BUILD=$RB WB_BASE_TARBALL=$tarball WB_BASE_VERSION=$version WB_AM3=$report \
 	"$TOP/scripts/tree.sh" >"$LOGS/tree.log" 2>&1 || rc=$?
@@ -59,4 +59,4 @@ elif [ "$rc" -eq 0 ]; then
 else
 	echo "FAIL rebase:checks -- not run: the series does not apply on $version" >>"$RESULTS/rebase.txt"
 fi
-"$TOP/scripts/summary.sh"
+BUILD=$RB "$TOP/scripts/summary.sh"
