@@ -55,6 +55,12 @@ say "base: $BASE_PACKAGE $BASE_USED_VERSION"
 [ "$BASE_USED_VERSION" = "$BASE_VERSION" ] ||
 	warn "the pinned base $BASE_VERSION is no longer served: this run is on $BASE_USED_VERSION"
 
+# Upstream's uAPI header, for the conformance check and its self-test
+uapi_inc=
+step fetch-uapi "$TOP/scripts/fetch-uapi.sh" &&
+	uapi_inc=$(tail -n 1 "$LOGS/fetch-uapi.log")
+export UAPI_UPSTREAM_INCLUDE=$uapi_inc
+
 # The workbench's own tests: the log parser must be able to fail.
 say "[$(elapsed)] workbench self-tests"
 rc=0
@@ -79,17 +85,31 @@ step kernel "$TOP/scripts/build.sh" kernel test || built=0
 step selftests "$TOP/scripts/build.sh" selftests || built=0
 [ "$built" -eq 1 ] && { step initramfs "$TOP/scripts/build.sh" initramfs test || built=0; }
 
+# The series' uAPI is upstream's: every symbol of its iommufd.h (installed
+# by the selftests step) has upstream's value and layout.
+say "[$(elapsed)] uAPI conformance with upstream's include/uapi/linux/iommufd.h"
+if [ -n "$uapi_inc" ] && [ -r "$BUILD/out/headers/usr/include/linux/iommufd.h" ]; then
+	python3 "$TOP/scripts/uapi_conformance.py" --ours "$BUILD/out/headers/usr/include" \
+		--upstream "$uapi_inc" >"$RESULTS/uapi.txt" 2>"$LOGS/uapi.log" ||
+		grep -q '^FAIL' "$RESULTS/uapi.txt" ||
+		echo "FAIL uapi:conformance -- it stopped; see $LOGS/uapi.log" >>"$RESULTS/uapi.txt"
+else
+	echo "FAIL uapi:conformance -- not run: no upstream header or no installed uAPI" >"$RESULTS/uapi.txt"
+fi
+
 mapfile -t boots < <(python3 "$TOP/scripts/plan.py" check)
 if [ "$built" -eq 1 ]; then
-	debug_built=
+	# The other kernels (debug, 16k) are built when a boot first needs one
+	declare -A variant_built=([test]=1)
 	for b in "${boots[@]}"; do
 		read -r _ variant _ _ < <(python3 "$TOP/scripts/plan.py" boot "$b")
-		if [ "$variant" = debug ] && [ -z "$debug_built" ]; then
-			debug_built=0
-			step kernel-debug "$TOP/scripts/build.sh" kernel debug && debug_built=1
+		if [ -z "${variant_built[$variant]:-}" ]; then
+			variant_built[$variant]=0
+			step "kernel-$variant" "$TOP/scripts/build.sh" kernel "$variant" &&
+				variant_built[$variant]=1
 		fi
-		if [ "$variant" = debug ] && [ "$debug_built" != 1 ]; then
-			echo "FAIL step:boot-$b -- not run: the debug kernel did not build" >>"$steps"
+		if [ "${variant_built[$variant]}" != 1 ]; then
+			echo "FAIL step:boot-$b -- not run: the $variant kernel did not build" >>"$steps"
 			continue
 		fi
 		boot "$b"

@@ -6,23 +6,35 @@
 # it; if that version is not served any more the newest one is taken, with
 # a warning on stderr. Prints the path of the .deb, then its version.
 # The private apt state (its own lists of Debian bookworm, -updates,
-# -security and -backports for ARCH) lives in $WB_CACHE/apt-ARCH; it is
-# updated when older than a day.
+# -security and -backports for ARCH, or of unstable with DEBPKG_SUITE=unstable)
+# lives in $WB_CACHE/apt-ARCH (apt-ARCH-unstable); it is updated when older
+# than a day.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 [ $# -ge 4 ] || die "usage: debpkg.sh NAME ARCH VERSION|newest DESTDIR [SHA256]"
 name=$1 arch=$2 want=$3 dest=$4 sha=${5:-}
-dir=$WB_CACHE/apt-$arch
+suite=${DEBPKG_SUITE:-bookworm}
+dir=$WB_CACHE/apt-$arch${DEBPKG_SUITE:+-$suite}
 mkdir -p "$dir/state/lists/partial" "$dir/cache/archives/partial" "$dir/etc" "$dest"
 : >>"$dir/state/status"
-cat >"$dir/etc/sources.list" <<'SRC'
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-updates main
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bookworm-security main
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-backports main
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+case "$suite" in
+bookworm)
+	cat >"$dir/etc/sources.list" <<SRC
+deb [signed-by=$keyring] http://deb.debian.org/debian bookworm main
+deb [signed-by=$keyring] http://deb.debian.org/debian bookworm-updates main
+deb [signed-by=$keyring] http://deb.debian.org/debian-security bookworm-security main
+deb [signed-by=$keyring] http://deb.debian.org/debian bookworm-backports main
 SRC
+	;;
+unstable)
+	echo "deb [signed-by=$keyring] http://deb.debian.org/debian unstable main" \
+		>"$dir/etc/sources.list"
+	;;
+*) die "DEBPKG_SUITE=$suite: bookworm or unstable" ;;
+esac
 apt_private() {
 	apt-get -q -o Dir::State="$dir/state" -o Dir::State::status="$dir/state/status" \
 		-o Dir::Cache="$dir/cache" -o Dir::Etc::SourceList="$dir/etc/sources.list" \
@@ -46,7 +58,7 @@ if [ -z "$(find "$stamp" -mmin -1440 2>/dev/null)" ]; then
 fi
 
 versions=$(apt_cache_private madison "$name" | awk -F'|' '{gsub(/ /, "", $2); print $2}' | sort -u)
-[ -n "$versions" ] || die "$name ($arch) is not served by Debian bookworm's suites"
+[ -n "$versions" ] || die "$name ($arch) is not served by Debian $suite"
 version=$want
 if [ "$want" = newest ] || ! grep -qxF -- "$want" <<<"$versions"; then
 	newest=$(head -n 1 <<<"$versions")

@@ -53,6 +53,7 @@ RESULT_RE = re.compile(
 # Which SMMUv3 translation stages each QEMU machine has.
 MACHINE_STAGES = {
     "nested": {"TRANS_S1": True, "TRANS_S2": True, "NESTING": True},
+    "nested-nofwb": {"TRANS_S1": True, "TRANS_S2": True, "NESTING": True},
     "s1only": {"TRANS_S1": True, "TRANS_S2": False, "NESTING": False},
     "s2only": {"TRANS_S1": False, "TRANS_S2": True, "NESTING": False},
 }

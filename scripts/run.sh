@@ -2,7 +2,9 @@
 # Boot the test kernel under QEMU and parse what it printed.
 #   run.sh BOOT
 # BOOT names a boot of tests/plan.conf: its machine (nested: S1+S2, QEMU 10
-# default; s1only, s2only: virt-9.1), kernel variant (test, debug), programs
+# default, with two edu devices; nested-nofwb: the same without the
+# coherency statement nesting needs; s1only, s2only: virt-9.1), kernel
+# variant (test, debug, 16k), programs
 # and wall-clock limit for the whole guest run (a guest still running then
 # is killed and counted as hung). Each program's deadline in the guest
 # comes from plan.conf's "deadline" lines.
@@ -33,18 +35,40 @@ initrd=$BUILD/initramfs.cpio
 
 # GICv3 with its ITS: MSIs are isolated per device, which iommufd requires
 # to bind a device (without it VFIO_DEVICE_BIND_IOMMUFD fails with EPERM).
+# nested: QEMU's SMMUv3 is coherent by construction but says so in no
+# firmware table: the kernel is told (arm_smmu_v3.nesting_canwbs) that its
+# root complex forces write-back accesses, which nesting needs. nested-nofwb
+# is the same machine without it, where nesting must be refused.
+# SMMUV3_STAGES, in the environment of /init and so of the tests (a kernel
+# parameter without a dot), tells iommufd_smmuv3 which stages to expect.
 case "$machine" in
-nested) mach=(-M "virt,iommu=smmuv3,gic-version=3") ;;
-s1only) mach=(-M "virt-9.1,iommu=smmuv3,gic-version=3" -global arm-smmuv3.stage=1) ;;
-s2only) mach=(-M "virt-9.1,iommu=smmuv3,gic-version=3" -global arm-smmuv3.stage=2) ;;
+nested)
+	mach=(-M "virt,iommu=smmuv3,gic-version=3")
+	extra_cmdline=" arm_smmu_v3.nesting_canwbs=1 SMMUV3_STAGES=12"
+	;;
+nested-nofwb)
+	mach=(-M "virt,iommu=smmuv3,gic-version=3")
+	extra_cmdline=" SMMUV3_STAGES=12"
+	;;
+s1only)
+	mach=(-M "virt-9.1,iommu=smmuv3,gic-version=3" -global arm-smmuv3.stage=1)
+	extra_cmdline=" SMMUV3_STAGES=1"
+	;;
+s2only)
+	mach=(-M "virt-9.1,iommu=smmuv3,gic-version=3" -global arm-smmuv3.stage=2)
+	extra_cmdline=" SMMUV3_STAGES=2"
+	;;
 *) die "unknown machine $machine" ;;
 esac
 
-# The commands QEMU's SMMUv3 consumed, and the ranges of its TLBIs
+# The commands QEMU's SMMUv3 consumed, with the ranges, ASIDs and VMIDs of
+# its TLBIs and the stream IDs of its CFGI_CDs
 trace=()
 if [ -n "${QEMU_TRACE:-}" ]; then
 	rm -f "$QEMU_TRACE"
 	trace=(-trace smmuv3_cmdq_opcode -trace smmuv3_range_inval
+		-trace smmu_iotlb_inv_asid_vmid -trace smmuv3_cmdq_tlbi_nh
+		-trace smmuv3_cmdq_cfgi_cd
 		-trace smmuv3_cmdq_consume_error -D "$QEMU_TRACE")
 fi
 
@@ -56,7 +80,7 @@ mkdir -p "$LOGS" "$RESULTS"
 rm -f "$log"
 # hugepages: the iommufd selftests map up to 128 MiB with MAP_HUGETLB.
 # log_buf_len: /init copies the whole kernel log, from the first record.
-append="console=ttyAMA0 panic=-1 hugepages=160 log_buf_len=8M wb.tests=$specs"
+append="console=ttyAMA0 panic=-1 hugepages=160 log_buf_len=8M$extra_cmdline wb.tests=$specs"
 [ -n "${SEED:-}" ] && append+=" wb.seed=$SEED"
 # arm64's COMMAND_LINE_SIZE
 [ "${#append}" -lt 2048 ] || die "kernel command line too long (${#append} bytes): fewer tests"
@@ -67,7 +91,7 @@ rc=0
 bg_start timeout -k 10 "$limit" qemu-system-aarch64 "${mach[@]}" "${trace[@]}" \
 	-cpu max,pauth-impdef=on -smp 2 -m "$mem" -nodefaults -display none \
 	-no-reboot -monitor none -serial "file:$log" \
-	-device edu \
+	-device edu -device edu \
 	-kernel "$image" -initrd "$initrd" -append "$append" </dev/null
 qemu=$BG_PID
 # Progress, once a minute: which program runs, how many results so far.

@@ -1,19 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * make bench, the guest's half: the cost of a guest's invalidations and of
- * its STE transitions on a nest parent, run against QEMU's SMMUv3 with the
- * edu device bound to vfio-pci.
+ * make bench, the guest's half: what the SMMU is made to do for a guest's
+ * commands and STE switches on a vIOMMU (iommufd's nesting uAPI), run
+ * against QEMU's SMMUv3 with an edu device bound to vfio-pci.
  *
- * Each measurement is fenced by a marker that QEMU's trace shows: a page
- * mapped into stage 2 at MARK_IPA + K * 4K and unmapped again, whose
- * TLBI_S2_IPA names K. scripts/bench.py counts the commands QEMU consumed
- * between two markers, independently of the driver; this program counts,
- * for the same span, what the driver handed to the command queue, with a
- * kprobe event on arm_smmu_cmdq_issue_cmdlist() (its n and sync).
+ * The VMM's side: guest RAM in a nest parent (stage 2), the device on it, a
+ * vIOMMU, the device's vDEVICE (virtual stream ID VSID), nested HWPTs from
+ * guest STEs. Then, each fenced by a marker, one measurement: a guest STE
+ * switch (the device's HWPT replaced), one guest command of each kind and
+ * size, or a batch of commands in one IOMMU_HWPT_INVALIDATE call.
+ *
+ * A marker is a page mapped into stage 2 at MARK_IPA + K * 4K and unmapped
+ * again, whose TLBI_S2_IPA names K in QEMU's trace. scripts/bench.py takes
+ * the commands QEMU consumed between two markers, independently of the
+ * driver, and checks them against what the guest asked for (opcode, address
+ * and range, ASID, VMID, stream ID); this program counts, for the same span,
+ * what the driver handed to the command queue, with a kprobe event on
+ * arm_smmu_cmdq_issue_cmdlist() (its n and sync).
  *
  * Output, parsed by scripts/bench.py (TAP around it for the workbench):
+ *   bench: device SID=S vsid=V
  *   bench: mark K NAME
- *   bench: count NAME kind=KIND pages=P granules=G entries=E calls=C
+ *   bench: count NAME kind=KIND asid=A addr=X pages=P entries=E calls=C
  *          kcmds=N ksyncs=S
  *   bench: time NAME calls=C ns=T
  */
@@ -33,10 +41,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/iommufd.h>
+#include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
 #define SZ_4K 0x1000UL
-#define SZ_2M 0x200000UL
 #define SZ_1G 0x40000000UL
 
 /* Guest RAM (stage 2) and the markers' pages, away from the MSI window */
@@ -46,14 +54,41 @@
 #define CD_OFF_2 0x1000
 #define MARK_IPA 0x10000000UL
 #define GUEST_ASID 1
-/* Stage-1 IOVAs of the invalidated ranges: aligned to 1G */
+#define VSID 0x300
+/* Stage-1 IOVA of the invalidated ranges: aligned to 1G */
 #define INV_IOVA SZ_1G
+
+/* Guest STE and command encodings (SMMUv3 architecture) */
+#define STE0_V 1ULL
+#define STE0_CFG_ABORT 0ULL
+#define STE0_CFG_S1 (5ULL << 1)
+#define STE1_LINUX_GUEST 0xd6ULL /* S1DSS=SSID0, S1CIR/COR=WBRA, S1CSH=IS */
+#define CMD_CFGI_CD 0x05
+#define CMD_CFGI_CD_ALL 0x06
+#define CMD_TLBI_NH_ALL 0x10
+#define CMD_TLBI_NH_ASID 0x11
+#define CMD_TLBI_NH_VA 0x12
+#define CMD_TLBI_NH_VAA 0x13
+#define CMD_TLBI_NSNH_ALL 0x30
+#define CMD_ATC_INV 0x40
+#define CMD0_SID(sid) ((uint64_t)(sid) << 32)
+#define CMD0_NUM(num) ((uint64_t)(num) << 12)
+#define CMD0_SCALE(scale) ((uint64_t)(scale) << 20)
+#define CMD0_ASID(asid) ((uint64_t)(asid) << 48)
+#define CMD1_LEAF 1ULL
+#define CMD1_TTL(ttl) ((uint64_t)(ttl) << 8)
+#define CMD1_TG_4K (1ULL << 10)
+
+#define EDU_VENDOR 0x1234
+#define EDU_DEVICE 0x11e8
 
 #define TRACING "/sys/kernel/tracing"
 #define KPROBE "wb/cmdlist"
 
 static int iommufd = -1, devfd = -1;
-static __u32 dev_id, ioas_id, hwpt_id;
+static __u32 dev_id, ioas_id, parent_id, viommu_id;
+static __u32 hwpt_s1, hwpt_s1_2, hwpt_abort;
+static unsigned int sid;
 static uint8_t *ram, *mark_page;
 static unsigned int marks, tap;
 static bool failed;
@@ -75,6 +110,7 @@ static void result(bool ok, const char *fmt, ...)
 static void bail(const char *what)
 {
 	printf("not ok %u %s: %s\n", ++tap, what, strerror(errno));
+	printf("1..%u\n", tap);
 	exit(1);
 }
 
@@ -90,6 +126,24 @@ static int write_file(const char *path, const char *text, int flags)
 		ret = -1;
 	close(fd);
 	return ret;
+}
+
+static int read_hex(const char *path, unsigned long *val)
+{
+	char buf[32];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	*val = strtoul(buf, NULL, 16);
+	return 0;
 }
 
 /* The kprobe event that counts what the driver puts in the queue */
@@ -162,14 +216,16 @@ static void mark(const char *name)
 	printf("bench: mark %u %s\n", marks++, name);
 }
 
-static int invalidate(struct iommu_pasid_table_invalidate *inv, __u32 num)
+/* Guest commands through the vIOMMU, all of them done or an error */
+static int invalidate(const struct iommu_viommu_arm_smmuv3_invalidate *cmds,
+		      __u32 num)
 {
 	struct iommu_hwpt_invalidate cmd = {
 		.size = sizeof(cmd),
-		.hwpt_id = hwpt_id,
-		.data_uptr = (uintptr_t)inv,
-		.data_type = IOMMU_HWPT_INVALIDATE_DATA_PASID_TABLE,
-		.entry_len = sizeof(*inv),
+		.hwpt_id = viommu_id,
+		.data_uptr = (uintptr_t)cmds,
+		.data_type = IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+		.entry_len = sizeof(*cmds),
 		.entry_num = num,
 	};
 	int ret = ioctl(iommufd, IOMMU_HWPT_INVALIDATE, &cmd);
@@ -177,25 +233,21 @@ static int invalidate(struct iommu_pasid_table_invalidate *inv, __u32 num)
 	return ret ? ret : (cmd.entry_num == num ? 0 : -1);
 }
 
-static int set_table(__u32 flags, __u32 config, __u64 base)
+static int attach(__u32 pt_id)
 {
-	struct iommu_hwpt_set_pasid_table cmd = {
-		.size = sizeof(cmd),
-		.flags = flags,
-		.hwpt_id = hwpt_id,
-		.format = config ? IOMMU_PASID_FORMAT_SMMUV3 :
-				   IOMMU_PASID_FORMAT_NONE,
-		.config = config,
-		.base_ptr = config == IOMMU_PASID_CONFIG_TRANSLATE ? base : 0,
+	struct vfio_device_attach_iommufd_pt cmd = {
+		.argsz = sizeof(cmd),
+		.pt_id = pt_id,
 	};
 
-	return ioctl(iommufd, IOMMU_HWPT_SET_PASID_TABLE, &cmd);
+	return ioctl(devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &cmd);
 }
 
-/* One fenced measurement: what the driver and QEMU did for @fn */
+/* What a measurement asked for; bench.py checks the commands against it */
 struct span {
 	const char *name, *kind;
-	unsigned long pages, granules, entries;
+	unsigned int asid;
+	uint64_t addr, pages, entries;
 };
 
 static void counted(const struct span *s, int ret)
@@ -203,79 +255,99 @@ static void counted(const struct span *s, int ret)
 	unsigned long cmds, syncs, calls;
 
 	kcount(&cmds, &syncs, &calls);
-	printf("bench: count %s kind=%s pages=%lu granules=%lu entries=%lu calls=%lu kcmds=%lu ksyncs=%lu\n",
-	       s->name, s->kind, s->pages, s->granules, s->entries, calls,
-	       cmds, syncs);
+	printf("bench: count %s kind=%s asid=%u addr=%#llx pages=%llu entries=%llu calls=%lu kcmds=%lu ksyncs=%lu\n",
+	       s->name, s->kind, s->asid, (unsigned long long)s->addr,
+	       (unsigned long long)s->pages, (unsigned long long)s->entries,
+	       calls, cmds, syncs);
 	result(!ret, "%s", s->name);
 }
 
-static void measure_range(const char *name, __u64 granule, __u64 nb)
+/* One command, fenced */
+static void measure_cmd(const struct span *s, uint64_t w0, uint64_t w1)
 {
-	struct iommu_pasid_table_invalidate inv = {
-		.type = IOMMU_PASID_TABLE_INV_IOTLB_RANGE,
-		.flags = IOMMU_PASID_TABLE_INV_LEAF,
-		.asid = GUEST_ASID,
-		.addr = INV_IOVA,
-		.granule_size = granule,
-		.nb_granules = nb,
+	struct iommu_viommu_arm_smmuv3_invalidate cmd = {
+		.cmd = { w0, w1 },
 	};
-	struct span s = { name, "range", granule * nb / SZ_4K, nb, 1 };
 
-	mark(name);
+	mark(s->name);
 	kcount_clear();
-	counted(&s, invalidate(&inv, 1));
+	counted(s, invalidate(&cmd, 1));
 }
 
-static void measure_type(const char *name, __u32 type)
+/* TLBI_NH_VA of (NUM + 1) << SCALE pages of 4K at @addr, with a TTL hint */
+static void measure_range(const char *name, uint64_t addr, unsigned int num,
+			  unsigned int scale, unsigned int ttl)
 {
-	struct iommu_pasid_table_invalidate inv = { .type = type };
-	struct span s = { name, "type", 0, 0, 1 };
+	struct span s = {
+		name, "range", GUEST_ASID, addr, (uint64_t)(num + 1) << scale,
+		1,
+	};
 
-	if (type == IOMMU_PASID_TABLE_INV_IOTLB_ASID)
-		inv.asid = GUEST_ASID;
-	mark(name);
-	kcount_clear();
-	counted(&s, invalidate(&inv, 1));
+	measure_cmd(&s,
+		    CMD_TLBI_NH_VA | CMD0_ASID(GUEST_ASID) | CMD0_NUM(num) |
+			    CMD0_SCALE(scale),
+		    addr | CMD1_TG_4K | CMD1_TTL(ttl) | CMD1_LEAF);
 }
 
-/* @n one-page entries at different addresses, in one call */
-static struct iommu_pasid_table_invalidate *page_entries(unsigned int n)
+/* @n one-address TLBI_NH_VA commands, at different addresses */
+static struct iommu_viommu_arm_smmuv3_invalidate *page_cmds(unsigned int n)
 {
-	struct iommu_pasid_table_invalidate *inv = calloc(n, sizeof(*inv));
+	struct iommu_viommu_arm_smmuv3_invalidate *cmds =
+		calloc(n, sizeof(*cmds));
 	unsigned int i;
 
-	if (!inv)
+	if (!cmds)
 		bail("calloc");
 	for (i = 0; i < n; i++) {
-		inv[i].type = IOMMU_PASID_TABLE_INV_IOTLB_RANGE;
-		inv[i].flags = IOMMU_PASID_TABLE_INV_LEAF;
-		inv[i].asid = GUEST_ASID;
-		inv[i].addr = INV_IOVA + 2 * i * SZ_4K;
-		inv[i].granule_size = SZ_4K;
-		inv[i].nb_granules = 1;
+		cmds[i].cmd[0] = CMD_TLBI_NH_VA | CMD0_ASID(GUEST_ASID);
+		cmds[i].cmd[1] = (INV_IOVA + 2 * i * SZ_4K) | CMD1_LEAF;
 	}
-	return inv;
+	return cmds;
 }
 
 static void measure_batch(const char *name, unsigned int n)
 {
-	struct iommu_pasid_table_invalidate *inv = page_entries(n);
-	struct span s = { name, "batch", n, n, n };
+	struct iommu_viommu_arm_smmuv3_invalidate *cmds = page_cmds(n);
+	struct span s = { name, "batch", GUEST_ASID, INV_IOVA, n, n };
 
 	mark(name);
 	kcount_clear();
-	counted(&s, invalidate(inv, n));
-	free(inv);
+	counted(&s, invalidate(cmds, n));
+	free(cmds);
 }
 
-static void measure_transition(const char *name, __u32 flags, __u32 config,
-			       __u64 base)
+/* One command of each kind in one call; bench.py knows the list */
+static void measure_mixed(void)
 {
-	struct span s = { name, "transition", 0, 0, 0 };
+	const struct iommu_viommu_arm_smmuv3_invalidate cmds[] = {
+		{ { CMD_TLBI_NH_VA | CMD0_ASID(GUEST_ASID),
+		    INV_IOVA | CMD1_LEAF } },
+		{ { CMD_TLBI_NH_ASID | CMD0_ASID(GUEST_ASID), 0 } },
+		{ { CMD_CFGI_CD | CMD0_SID(VSID), CMD1_LEAF } },
+		{ { CMD_TLBI_NH_VAA, INV_IOVA } },
+		{ { CMD_TLBI_NSNH_ALL, 0 } },
+		{ { CMD_CFGI_CD_ALL | CMD0_SID(VSID), 0 } },
+		{ { CMD_ATC_INV | CMD0_SID(VSID), 0 } },
+		{ { CMD_TLBI_NH_ALL, 0 } },
+	};
+	struct span s = {
+		"batch_mixed", "mixed", GUEST_ASID, INV_IOVA, 0,
+		sizeof(cmds) / sizeof(cmds[0]),
+	};
+
+	mark(s.name);
+	kcount_clear();
+	counted(&s, invalidate(cmds, s.entries));
+}
+
+/* The device's guest STE replaced by another: a HWPT attach */
+static void measure_transition(const char *name, __u32 pt_id)
+{
+	struct span s = { .name = name, .kind = "transition" };
 
 	mark(name);
 	kcount_clear();
-	counted(&s, set_table(flags, config, base));
+	counted(&s, attach(pt_id));
 }
 
 static uint64_t now_ns(void)
@@ -289,7 +361,7 @@ static uint64_t now_ns(void)
 /* Mean cost of one call of each kind; the ratios are what bench.py shows */
 static void timings(unsigned int iters)
 {
-	struct iommu_pasid_table_invalidate *batch = page_entries(64);
+	struct iommu_viommu_arm_smmuv3_invalidate *batch = page_cmds(64);
 	struct iommu_option opt = {
 		.size = sizeof(opt),
 		.option_id = IOMMU_OPTION_RLIMIT_MODE,
@@ -322,33 +394,97 @@ static void timings(unsigned int iters)
 	free(batch);
 }
 
-static int open_vfio_cdev(void)
+/*
+ * The first edu device's VFIO cdev (never another device's: nothing else
+ * gets its DMA set up), its stream ID (its PCI requester ID)
+ */
+static int open_edu(void)
 {
-	char path[300];
+	char path[300], link[300];
+	unsigned long vendor, device;
+	unsigned int dom, bus, dev, fn;
+	int best = -1, fd;
 	struct dirent *ent;
-	int fd = -1;
-	DIR *dir = opendir("/dev/vfio/devices");
+	ssize_t n;
+	DIR *dir;
 
+	dir = opendir("/sys/class/vfio-dev");
 	if (!dir)
 		return -1;
-	while (fd < 0 && (ent = readdir(dir))) {
+	while ((ent = readdir(dir))) {
+		int num;
+
 		if (strncmp(ent->d_name, "vfio", 4))
 			continue;
-		snprintf(path, sizeof(path), "/dev/vfio/devices/%s",
-			 ent->d_name);
-		fd = open(path, O_RDWR);
+		num = atoi(ent->d_name + 4);
+		snprintf(path, sizeof(path),
+			 "/sys/class/vfio-dev/%s/device/vendor", ent->d_name);
+		if (read_hex(path, &vendor) || vendor != EDU_VENDOR)
+			continue;
+		snprintf(path, sizeof(path),
+			 "/sys/class/vfio-dev/%s/device/device", ent->d_name);
+		if (read_hex(path, &device) || device != EDU_DEVICE)
+			continue;
+		if (best < 0 || num < best)
+			best = num;
 	}
 	closedir(dir);
+	if (best < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/sys/class/vfio-dev/vfio%d/device", best);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return -1;
+	link[n] = 0;
+	if (sscanf(strrchr(link, '/') + 1, "%x:%x:%x.%x", &dom, &bus, &dev,
+		   &fn) != 4)
+		return -1;
+	sid = bus << 8 | dev << 3 | fn;
+	snprintf(path, sizeof(path), "/dev/vfio/devices/vfio%d", best);
+	fd = open(path, O_RDWR);
 	return fd;
 }
 
-/* The VMM's side: guest RAM in stage 2, a nest parent, the device on it */
-static bool setup(void)
+/* Bound: the device's own config space must say edu */
+static bool is_edu(void)
+{
+	struct vfio_region_info cfg = {
+		.argsz = sizeof(cfg),
+		.index = VFIO_PCI_CONFIG_REGION_INDEX,
+	};
+	uint16_t vendor, device;
+
+	return !ioctl(devfd, VFIO_DEVICE_GET_REGION_INFO, &cfg) &&
+	       pread(devfd, &vendor, 2, cfg.offset + PCI_VENDOR_ID) == 2 &&
+	       pread(devfd, &device, 2, cfg.offset + PCI_DEVICE_ID) == 2 &&
+	       vendor == EDU_VENDOR && device == EDU_DEVICE;
+}
+
+static __u32 nested(uint64_t ste0, uint64_t ste1)
+{
+	struct iommu_hwpt_arm_smmuv3 ste = { .ste = { ste0, ste1 } };
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.dev_id = dev_id,
+		.pt_id = viommu_id,
+		.data_type = IOMMU_HWPT_DATA_ARM_SMMUV3,
+		.data_len = sizeof(ste),
+		.data_uptr = (uintptr_t)&ste,
+	};
+
+	if (ioctl(iommufd, IOMMU_HWPT_ALLOC, &cmd))
+		bail("IOMMU_HWPT_ALLOC of a guest STE");
+	return cmd.out_hwpt_id;
+}
+
+/*
+ * The VMM's side: guest RAM in stage 2, the nest parent, the device on it,
+ * the vIOMMU, the vDEVICE, the guest's STEs as nested HWPTs. Returns NULL,
+ * or why the machine cannot nest.
+ */
+static const char *setup(void)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
-	struct vfio_device_attach_iommufd_pt attach = {
-		.argsz = sizeof(attach),
-	};
 	struct iommu_hw_info_arm_smmuv3 info = {};
 	struct iommu_hw_info hw = {
 		.size = sizeof(hw),
@@ -367,21 +503,33 @@ static bool setup(void)
 		.size = sizeof(hwpt),
 		.flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
 	};
+	struct iommu_viommu_alloc viommu = {
+		.size = sizeof(viommu),
+		.type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
+	};
+	struct iommu_vdevice_alloc vdev = {
+		.size = sizeof(vdev),
+		.virt_id = VSID,
+	};
 
-	devfd = open_vfio_cdev();
+	devfd = open_edu();
 	iommufd = open("/dev/iommu", O_RDWR);
 	if (devfd < 0 || iommufd < 0)
-		bail("open the VFIO cdev and /dev/iommu");
+		bail("open an edu device's VFIO cdev and /dev/iommu");
 	bind.iommufd = iommufd;
 	if (ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
 		bail("VFIO_DEVICE_BIND_IOMMUFD");
+	if (!is_edu()) {
+		errno = ENODEV;
+		bail("the VFIO device is not an edu");
+	}
 	dev_id = bind.out_devid;
 	hw.dev_id = dev_id;
 	if (ioctl(iommufd, IOMMU_GET_HW_INFO, &hw))
 		bail("IOMMU_GET_HW_INFO");
 	if (hw.out_data_type != IOMMU_HW_INFO_TYPE_ARM_SMMUV3 ||
-	    !(info.flags & IOMMU_HW_INFO_ARM_SMMUV3_NESTING))
-		return false;
+	    (info.idr[0] & 3) != 3)
+		return "the SMMU does not translate both stages";
 
 	ram = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -401,59 +549,90 @@ static bool setup(void)
 	hwpt.dev_id = dev_id;
 	hwpt.pt_id = ioas_id;
 	if (ioctl(iommufd, IOMMU_HWPT_ALLOC, &hwpt))
-		bail("IOMMU_HWPT_ALLOC");
-	hwpt_id = hwpt.out_hwpt_id;
-	attach.pt_id = hwpt_id;
-	if (ioctl(devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
+		bail("IOMMU_HWPT_ALLOC of the nest parent");
+	parent_id = hwpt.out_hwpt_id;
+	if (attach(parent_id))
 		bail("VFIO_DEVICE_ATTACH_IOMMUFD_PT");
-	return true;
+	viommu.dev_id = dev_id;
+	viommu.hwpt_id = parent_id;
+	if (ioctl(iommufd, IOMMU_VIOMMU_ALLOC, &viommu)) {
+		if (errno == EOPNOTSUPP)
+			return "the platform does not let a guest own stage 1 (no S2FWB, no CANWBS)";
+		bail("IOMMU_VIOMMU_ALLOC");
+	}
+	viommu_id = viommu.out_viommu_id;
+	vdev.viommu_id = viommu_id;
+	vdev.dev_id = dev_id;
+	if (ioctl(iommufd, IOMMU_VDEVICE_ALLOC, &vdev))
+		bail("IOMMU_VDEVICE_ALLOC");
+	hwpt_s1 = nested(STE0_V | STE0_CFG_S1 | (GUEST_IPA + CD_OFF),
+			 STE1_LINUX_GUEST);
+	hwpt_s1_2 = nested(STE0_V | STE0_CFG_S1 | (GUEST_IPA + CD_OFF_2),
+			   STE1_LINUX_GUEST);
+	hwpt_abort = nested(STE0_V | STE0_CFG_ABORT, 0);
+	printf("bench: device SID=%#x vsid=%#x\n", sid, VSID);
+	return NULL;
 }
 
 int main(int argc, char **argv)
 {
 	unsigned int iters = argc > 1 ? atoi(argv[1]) : 500;
+	const char *why;
 
 	printf("TAP version 13\n");
-	if (!setup()) {
-		printf("1..0 # SKIP the SMMU does not translate both stages\n");
+	why = setup();
+	if (why) {
+		printf("1..0 # SKIP %s\n", why);
 		return 4;
 	}
 	kprobe_setup();
 
-	/* The transitions, from stage 2 alone */
-	measure_transition("s2_to_nested", 0, IOMMU_PASID_CONFIG_TRANSLATE,
-			   GUEST_IPA + CD_OFF);
-	measure_transition("nested_to_s2", 0, 0, 0);
-	measure_transition("s2_to_nested_again", 0,
-			   IOMMU_PASID_CONFIG_TRANSLATE, GUEST_IPA + CD_OFF);
-	measure_transition("nested_to_abort", IOMMU_HWPT_PASID_TABLE_REPLACE,
-			   IOMMU_PASID_CONFIG_ABORT, 0);
-	measure_transition("abort_to_nested", IOMMU_HWPT_PASID_TABLE_REPLACE,
-			   IOMMU_PASID_CONFIG_TRANSLATE, GUEST_IPA + CD_OFF);
-	measure_transition("cdtab_change", IOMMU_HWPT_PASID_TABLE_REPLACE,
-			   IOMMU_PASID_CONFIG_TRANSLATE, GUEST_IPA + CD_OFF_2);
+	/* The guest's STE switches, from stage 2 alone */
+	measure_transition("s2_to_nested", hwpt_s1);
+	measure_transition("nested_to_s2", parent_id);
+	measure_transition("s2_to_nested_again", hwpt_s1);
+	measure_transition("nested_to_abort", hwpt_abort);
+	measure_transition("abort_to_nested", hwpt_s1);
+	measure_transition("cdtab_change", hwpt_s1_2);
 
-	/* Ranges of 4K pages at a 1G-aligned IOVA, then 2M blocks */
-	measure_range("pages_1", SZ_4K, 1);
-	measure_range("pages_16", SZ_4K, 16);
-	measure_range("pages_512", SZ_4K, 512);
-	measure_range("pages_262144", SZ_4K, 262144);
-	measure_range("pages_3", SZ_4K, 3);
-	measure_range("pages_1000", SZ_4K, 1000);
-	measure_range("pages_262143", SZ_4K, 262143);
-	measure_range("blocks_2M_1", SZ_2M, 1);
-	measure_range("blocks_2M_16", SZ_2M, 16);
-	measure_range("blocks_2M_512", SZ_2M, 512);
-	measure_type("asid", IOMMU_PASID_TABLE_INV_IOTLB_ASID);
-	measure_type("all", IOMMU_PASID_TABLE_INV_IOTLB_ALL);
-	measure_type("pasid", IOMMU_PASID_TABLE_INV_PASID);
-	measure_type("pasid_all", IOMMU_PASID_TABLE_INV_PASID_ALL);
+	/* One command: an address, ranges of 4K pages, 2M blocks, the rest */
+	measure_cmd(&(struct span){ "va_1", "va", GUEST_ASID, INV_IOVA, 1, 1 },
+		    CMD_TLBI_NH_VA | CMD0_ASID(GUEST_ASID),
+		    INV_IOVA | CMD1_LEAF);
+	measure_cmd(&(struct span){ "vaa_1", "vaa", 0, INV_IOVA, 1, 1 },
+		    CMD_TLBI_NH_VAA, INV_IOVA | CMD1_LEAF);
+	measure_range("pages_1", INV_IOVA, 0, 0, 0);
+	measure_range("pages_3", INV_IOVA, 2, 0, 0);
+	measure_range("pages_16", INV_IOVA, 15, 0, 0);
+	measure_range("pages_31", INV_IOVA, 30, 0, 0);
+	measure_range("pages_96", INV_IOVA, 2, 5, 0);
+	measure_range("pages_512", INV_IOVA, 0, 9, 0);
+	measure_range("pages_992", INV_IOVA, 30, 5, 0);
+	measure_range("pages_262144", INV_IOVA, 0, 18, 0);
+	/* The whole 48-bit input range: more than SCALE can count */
+	measure_range("pages_2p36", 0, 31, 31, 0);
+	measure_range("blocks_2M_1", INV_IOVA, 15, 5, 2);
+	measure_range("blocks_2M_16", INV_IOVA, 0, 13, 2);
+	measure_range("blocks_2M_512", INV_IOVA, 0, 18, 2);
+	measure_cmd(&(struct span){ "asid", "asid", GUEST_ASID, 0, 0, 1 },
+		    CMD_TLBI_NH_ASID | CMD0_ASID(GUEST_ASID), 0);
+	measure_cmd(&(struct span){ "all", "all", 0, 0, 0, 1 },
+		    CMD_TLBI_NH_ALL, 0);
+	measure_cmd(&(struct span){ "nsnh_all", "all", 0, 0, 0, 1 },
+		    CMD_TLBI_NSNH_ALL, 0);
+	measure_cmd(&(struct span){ "cd", "cd", 0, 0, 0, 1 },
+		    CMD_CFGI_CD | CMD0_SID(VSID), CMD1_LEAF);
+	measure_cmd(&(struct span){ "cd_all", "cd_all", 0, 0, 0, 1 },
+		    CMD_CFGI_CD_ALL | CMD0_SID(VSID), 0);
+	measure_cmd(&(struct span){ "atc", "atc", 0, 0, 0, 1 },
+		    CMD_ATC_INV | CMD0_SID(VSID), 0);
 
-	/* Batches of one-page entries in one call */
+	/* Batches of one-address commands in one call, and one of each */
 	measure_batch("batch_1", 1);
 	measure_batch("batch_8", 8);
 	measure_batch("batch_64", 64);
 	measure_batch("batch_512", 512);
+	measure_mixed();
 
 	timings(iters);
 	mark("end");
