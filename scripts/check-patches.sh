@@ -142,15 +142,39 @@ warnings_of() {
 # The iommu kselftests, built from the worktree against its uAPI headers,
 # into a fresh directory; their compiler's warnings, normalized, on stdout.
 # False if they do not build.
+# The uAPI headers are installed again only when $1 is set (a patch that
+# touches include/uapi) or when none are installed yet. The result (the
+# log, whether it built) is kept in the cache under a hash of everything
+# that goes into the build: the sources, the installed headers, the
+# compiler's version; the same inputs again reuse it (the programs compile
+# and link in one step, which ccache does not cache).
 selftests_of() {
-	local rc=0
-	rm -rf "${OUT_ST:?}/bin"
-	mkdir -p "$OUT_ST/bin" "$OUT_ST/hdr"
-	make -C "$WT" O="$OUT_ST/hdr" ARCH="$ARCH" -s headers >"$OUT_ST/log" 2>&1 || rc=1
-	[ "$rc" -eq 0 ] && { make -C "$WT/tools/testing/selftests/iommu" \
-		CC="${CROSS_COMPILE}gcc" ARCH="$ARCH" \
-		KHDR_INCLUDES="-isystem $OUT_ST/hdr/usr/include" \
-		OUTPUT="$OUT_ST/bin" -k -j"$JOBS" >>"$OUT_ST/log" 2>&1 || rc=1; }
+	local rc=0 key
+	mkdir -p "$OUT_ST/hdr" "$CACHE/selftests"
+	: >"$OUT_ST/log"
+	if [ -n "${1:-}" ] || ! [ -f "$OUT_ST/hdr/usr/include/linux/iommufd.h" ]; then
+		make -C "$WT" O="$OUT_ST/hdr" ARCH="$ARCH" -s headers >"$OUT_ST/log" 2>&1 || rc=1
+	fi
+	key=$( {
+		"${CROSS_COMPILE}gcc" --version | head -1
+		(cd "$WT" && git ls-files -s tools/testing/selftests/iommu tools/testing/selftests/kselftest_harness.h \
+			tools/testing/selftests/kselftest.h tools/testing/selftests/lib.mk tools/include)
+		find "$OUT_ST/hdr/usr/include" -type f -print0 | sort -z | xargs -0 sha256sum
+	} | sha256sum | cut -c1-32)
+	if [ "$rc" -eq 0 ] && [ -f "$CACHE/selftests/$key.log" ]; then
+		sed "s#@WT@#$WT#g" "$CACHE/selftests/$key.log" >>"$OUT_ST/log"
+		rc=$(cat "$CACHE/selftests/$key.rc")
+	elif [ "$rc" -eq 0 ]; then
+		rm -rf "${OUT_ST:?}/bin"
+		mkdir -p "$OUT_ST/bin"
+		make -C "$WT/tools/testing/selftests/iommu" \
+			CC="${CROSS_COMPILE}gcc" ARCH="$ARCH" \
+			KHDR_INCLUDES="-isystem $OUT_ST/hdr/usr/include" \
+			OUTPUT="$OUT_ST/bin" -k -j"$JOBS" >"$OUT_ST/st.log" 2>&1 || rc=1
+		cat "$OUT_ST/st.log" >>"$OUT_ST/log"
+		sed "s#$WT#@WT@#g" "$OUT_ST/st.log" >"$CACHE/selftests/$key.log"
+		echo "$rc" >"$CACHE/selftests/$key.rc"
+	fi
 	sed -E "s#(^|[ ])$WT/tools/testing/selftests/iommu/#\\1tools/testing/selftests/iommu/#g" \
 		"$OUT_ST/log" | grep -E ': (warning|error): ' | normalize
 	return "$rc"
@@ -256,7 +280,7 @@ fi
 worktree_at "$WT" base
 
 say "patches: building the base for the checks (log $PLOGS/base-build.log)"
-KSRC=$WT KOUT=$OUT "$TOP/scripts/build.sh" kernel test >"$PLOGS/base-build.log" 2>&1 ||
+KCONFIG_PARTIAL=1 KSRC=$WT KOUT=$OUT "$TOP/scripts/build.sh" kernel test >"$PLOGS/base-build.log" 2>&1 ||
 	die "the base does not build; see $PLOGS/base-build.log"
 
 say "patches: x86_64 build of drivers/iommu at the base (log $PLOGS/base-build-x86.log)"
@@ -280,7 +304,8 @@ grep -E '^(WARNING|==>)' "$PLOGS/base-build-distro.log" || true
 
 # The kselftests at the base: their warnings, or that they do not build
 say "patches: iommu kselftests at the base"
-selftests_of >"$PLOGS/base-selftests.warnings" || echo "(the base's kselftests do not build)" >>"$PLOGS/base-selftests.warnings"
+rm -rf "${OUT_ST:?}/hdr"
+selftests_of 1 >"$PLOGS/base-selftests.warnings" || echo "(the base's kselftests do not build)" >>"$PLOGS/base-selftests.warnings"
 
 spatch_v=$(spatch --version 2>/dev/null | head -1 | awk '{print $3}')
 applied=1
@@ -382,7 +407,9 @@ for p in "${series[@]}"; do
 		result NA "$p" selftests "touches no tools/testing/selftests/iommu or include/uapi"
 	else
 		st_built=1
-		selftests_of >"$log.selftests-after" || st_built=0
+		uapi=
+		touches '^include/uapi/' && uapi=1
+		selftests_of "$uapi" >"$log.selftests-after" || st_built=0
 		cp "$OUT_ST/log" "$log.selftests.log"
 		new=$(added <(grep -v '^(' "$log.selftests-before" || true) "$log.selftests-after")
 		[ "$st_built" -eq 1 ] || echo "(the kselftests do not build)" >>"$log.selftests-after"
