@@ -46,9 +46,113 @@ build_kernel() {
 	say "L1 kernel: $L1OUT/arch/arm64/boot/Image"
 }
 
+USED=$L3/packages-used.txt
+CACHE_ROOT=${L3CACHE:-$HOME/.cache/smmuv3-nesting/l3}/root
+
+# unpacked PACKAGE-REGEX: the unpacked tree of the package used (the pin, or
+# what replaced it).
+unpacked() {
+	[ -r "$USED" ] || die "no $USED: run scripts/l3-fetch.sh"
+	awk -v p="$1" '!/^#/ && $2 ~ "^" p "$" {print $6; exit}' "$USED"
+}
+
+build_progs() {
+	local p
+	for p in l3_disk l3_edu; do
+		"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
+			-o "$L3/$p" "$TOP/tests/$p.c"
+	done
+	say "L2 programs: $L3/l3_disk $L3/l3_edu"
+}
+
+# The modules L2 loads (Debian builds VFIO as modules; NVMe, SMMUv3 and the
+# GIC's ITS are built in).
+L2_MODULES=(vfio-pci vfio_iommu_type1)
+
+build_l2_initramfs() {
+	local kpkg busybox moddir list m rel
+	kpkg=$(unpacked 'linux-image-6\.12\..*-cloud-arm64')
+	busybox=$(unpacked busybox-static)/usr/bin/busybox
+	[ -n "$kpkg" ] || die "no L2 kernel package in $USED"
+	[ -x "$L3/l3_disk" ] || die "no L2 programs: run 'l3-build.sh progs'"
+	moddir=$(echo "$kpkg"/usr/lib/modules/*)
+	cp "$kpkg"/boot/vmlinuz-* "$L3/l2-Image"
+	file -b "$L3/l2-Image" | grep -q 'ARM64 boot executable Image' ||
+		die "L2 kernel is not an arm64 Image: $(file -b "$L3/l2-Image")"
+	rm -rf "$L3/l2-mod" && mkdir -p "$L3/l2-mod"
+	list=$L3/l2-initramfs.list
+	{
+		echo "dir /dev 0755"
+		echo "nod /dev/console 0600 c 5 1"
+		echo "dir /bin 0755"
+		echo "dir /lib 0755"
+		echo "dir /lib/modules 0755"
+		echo "file /init $TOP/tests/l3-l2-init.sh 0755"
+		echo "file /bin/busybox $busybox 0755"
+		echo "file /bin/l3_disk $L3/l3_disk 0755"
+		echo "file /bin/l3_edu $L3/l3_edu 0755"
+		: >"$L3/l2-mod/load.order"
+		python3 "$TOP/scripts/l3-pkgs.py" modules --moddir "$moddir" \
+			"${L2_MODULES[@]}" | while read -r m; do
+			rel=$(basename "${m%.xz}")
+			case "$m" in *.xz) xz -dc "$m" >"$L3/l2-mod/$rel" ;; *) cp "$m" "$L3/l2-mod/$rel" ;; esac
+			echo "$rel" >>"$L3/l2-mod/load.order"
+			echo "file /lib/modules/$rel $L3/l2-mod/$rel 0644"
+		done
+		echo "file /lib/modules/load.order $L3/l2-mod/load.order 0644"
+	} >"$list"
+	python3 "$TOP/scripts/l3-cpio.py" "$list" "$L3/l2-initramfs.cpio" >/dev/null
+	say "L2: kernel $(basename "$kpkg") ($L3/l2-Image), initramfs $L3/l2-initramfs.cpio ($(du -k "$L3/l2-initramfs.cpio" | cut -f1) KiB, modules: $(tr '\n' ' ' <"$L3/l2-mod/load.order"))"
+}
+
+build_l1_initramfs() {
+	local qemu strace busybox efi list name root rel
+	qemu=$(unpacked qemu-system-arm)/usr/bin/qemu-system-aarch64
+	strace=$(unpacked strace)/usr/bin/strace
+	busybox=$(unpacked busybox-static)/usr/bin/busybox
+	efi=$(unpacked qemu-efi-aarch64)/usr/share/qemu-efi-aarch64/QEMU_EFI.fd
+	for f in "$qemu" "$strace" "$busybox" "$efi" "$L3/l2-Image" "$L3/l2-initramfs.cpio" "$L3/l3_edu"; do
+		[ -r "$f" ] || die "missing $f (run l3-fetch.sh, then l3-build.sh progs and l2-initramfs)"
+	done
+	list=$L3/l1-initramfs.list
+	{
+		echo "dir /dev 0755"
+		echo "nod /dev/console 0600 c 5 1"
+		echo "dir /bin 0755"
+		echo "dir /usr 0755"
+		echo "dir /usr/bin 0755"
+		echo "dir /usr/lib 0755"
+		echo "dir /usr/lib/aarch64-linux-gnu 0755"
+		echo "slink /lib usr/lib"
+		echo "slink /usr/lib/ld-linux-aarch64.so.1 aarch64-linux-gnu/ld-linux-aarch64.so.1"
+		echo "dir /usr/share 0755"
+		echo "dir /usr/share/qemu-efi-aarch64 0755"
+		echo "dir /l2 0755"
+		echo "file /init $TOP/tests/l3-l1-init.sh 0755"
+		echo "file /bin/busybox $busybox 0755"
+		echo "file /bin/l3_edu $L3/l3_edu 0755"
+		echo "file /usr/bin/qemu-system-aarch64 $qemu 0755"
+		echo "file /usr/bin/strace $strace 0755"
+		echo "file /usr/share/qemu-efi-aarch64/QEMU_EFI.fd $efi 0644"
+		echo "file /l2/Image $L3/l2-Image 0644"
+		echo "file /l2/initramfs.cpio $L3/l2-initramfs.cpio 0644"
+		# every DT_NEEDED of QEMU and strace, transitively, and the loader
+		python3 "$TOP/scripts/l3-pkgs.py" closure --used "$USED" --role l1 \
+			"$qemu" "$strace" | while read -r name root rel; do
+			echo "file /usr/lib/aarch64-linux-gnu/$name $root/$rel 0755"
+		done
+	} >"$list"
+	python3 "$TOP/scripts/l3-cpio.py" "$list" "$L3/l1-initramfs.cpio" >/dev/null
+	say "L1: initramfs $L3/l1-initramfs.cpio ($(du -m "$L3/l1-initramfs.cpio" | cut -f1) MiB, $(grep -c /usr/lib/aarch64-linux-gnu/ "$list") libraries)"
+}
+
 what=${1:-}
 shift || true
 case "$what" in
 kernel) build_kernel ;;
-*) die "usage: l3-build.sh kernel|progs|l2-initramfs|l1-initramfs" ;;
+progs) build_progs ;;
+l2-initramfs) build_l2_initramfs ;;
+l1-initramfs) build_l1_initramfs ;;
+all) build_kernel; build_progs; build_l2_initramfs; build_l1_initramfs ;;
+*) die "usage: l3-build.sh kernel|progs|l2-initramfs|l1-initramfs|all" ;;
 esac

@@ -3,12 +3,12 @@
  * l3_disk: the three-level machine's disk workload, run in L2 on the NVMe
  * that L0 emulates and L1 assigns.
  *
- *   l3_disk DEVICE WRITE_MIB SEED HOST_OFF_MIB HOST_MIB HOST_SEED
+ *   l3_disk DEVICE OFF_MIB MIB SEED HOST_OFF_MIB HOST_MIB HOST_SEED
  *
  * 1. reads HOST_MIB MiB at HOST_OFF_MIB MiB, which the x86 host seeded with
  *    HOST_SEED before the run, and verifies them (device -> memory DMA of
  *    data nobody in the guest wrote);
- * 2. writes WRITE_MIB MiB at offset 0, seeded with SEED, with O_DIRECT so
+ * 2. writes MIB MiB at OFF_MIB MiB, seeded with SEED, with O_DIRECT so
  *    every request is DMA from the buffer, then fsync;
  * 3. reads them back with O_DIRECT into a buffer that was poisoned first,
  *    and verifies every 64-bit word.
@@ -107,20 +107,21 @@ static int verify(int fd, const char *what, uint64_t off_mib, uint64_t mib,
 
 int main(int argc, char **argv)
 {
-	uint64_t mib, seed, host_off, host_mib, host_seed, *buf;
+	uint64_t off, mib, seed, host_off, host_mib, host_seed, *buf;
 	double t0, dt;
 	int fd, rc = 0;
 
-	if (argc != 7) {
-		fprintf(stderr, "usage: %s DEVICE WRITE_MIB SEED HOST_OFF_MIB "
+	if (argc != 8) {
+		fprintf(stderr, "usage: %s DEVICE OFF_MIB MIB SEED HOST_OFF_MIB "
 			"HOST_MIB HOST_SEED\n", argv[0]);
 		return 2;
 	}
-	mib = strtoull(argv[2], NULL, 0);
-	seed = strtoull(argv[3], NULL, 0);
-	host_off = strtoull(argv[4], NULL, 0);
-	host_mib = strtoull(argv[5], NULL, 0);
-	host_seed = strtoull(argv[6], NULL, 0);
+	off = strtoull(argv[2], NULL, 0);
+	mib = strtoull(argv[3], NULL, 0);
+	seed = strtoull(argv[4], NULL, 0);
+	host_off = strtoull(argv[5], NULL, 0);
+	host_mib = strtoull(argv[6], NULL, 0);
+	host_seed = strtoull(argv[7], NULL, 0);
 	fd = open(argv[1], O_RDWR | O_DIRECT);
 	if (fd < 0) {
 		printf("l2: disk error op=open device=%s errno=%d\n", argv[1], errno);
@@ -135,7 +136,7 @@ int main(int argc, char **argv)
 		rc |= verify(fd, "host-seeded", host_off, host_mib, host_seed, buf);
 
 	t0 = now();
-	for (uint64_t m = 0; m < mib; m++) {
+	for (uint64_t m = off; m < off + mib; m++) {
 		fill(buf, m * CHUNK / 8, seed);
 		if (xfer(fd, buf, m * CHUNK, 1))
 			return 1;
@@ -145,10 +146,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	dt = now() - t0;
-	printf("l2: disk write bytes=%" PRIu64 " seconds=%.3f mib_s=%.1f\n",
-	       mib * CHUNK, dt, mib / dt);
+	printf("l2: disk write offset_mib=%" PRIu64 " bytes=%" PRIu64
+	       " seed=0x%" PRIx64 " seconds=%.3f mib_s=%.1f\n",
+	       off, mib * CHUNK, seed, dt, mib / dt);
 
-	rc |= verify(fd, "readback", 0, mib, seed, buf);
+	rc |= verify(fd, "readback", off, mib, seed, buf);
 	close(fd);
 	printf("l2: disk done rc=%d\n", rc);
 	return rc;

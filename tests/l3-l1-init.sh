@@ -1,0 +1,169 @@
+#!/bin/busybox sh
+# /init of the three-level machine's host (L1): the kernel under test with
+# KVM, at EL2 under L0's TCG. Binds L0's NVMe and edu to vfio-pci and runs
+# Debian's QEMU 11.1.3 with KVM for the guest (L2), once per run named in
+# l3.runs (comma list):
+#   plain    vfio-pci with the iommufd backend, no vIOMMU in L2
+#   legacy   vfio-pci with the VFIO container (type1), no vIOMMU in L2
+#   accel    the accelerated vSMMUv3 (-device arm-smmuv3,accel=on), both
+#            devices behind it, one nest parent
+# with options appended: "-memfd" (guest RAM from memory-backend-memfd,
+# which makes QEMU try IOMMU_IOAS_MAP_FILE), "+strace" (QEMU under strace,
+# its ioctls on /dev/iommu and the VFIO files logged).
+# Prints "l1: ..." lines (key=value); L2's console as "L2[RUN]| ...".
+# Other parameters: l3.limit (seconds per L2 run), l3.mib, l3.host_off,
+# l3.host_mib, l3.host_seed (the disk workload), l3.edu_l1 (1: run the edu
+# DMA program in L1 first, against L0's SMMU).
+/bin/busybox mkdir -p /proc /sys /dev /tmp /run /var/tmp
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+export LD_LIBRARY_PATH=/usr/lib/aarch64-linux-gnu
+export PATH=/bin:/usr/bin:/sbin:/usr/sbin
+
+arg() {
+	local a
+	for a in $(cat /proc/cmdline); do
+		case "$a" in "$1="*) echo "${a#*=}"; return ;; esac
+	done
+	echo "$2"
+}
+up() { cut -d' ' -f1 /proc/uptime; }
+secs() { cut -d. -f1 /proc/uptime; }
+
+finish() {
+	echo "l1: done rc=$1 uptime=$(up)"
+	sync
+	poweroff -f
+}
+
+echo "l1: boot kernel=$(uname -r) uptime=$(up) cpus=$(grep -c ^processor /proc/cpuinfo) mem_kib=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
+echo "l1: kvm dev=$([ -c /dev/kvm ] && echo 1 || echo 0) el2=$(dmesg | grep -c 'CPU(s) started at EL2') vhe=$(dmesg | grep -c 'VHE mode initialized')"
+echo "l1: iommu dev_iommu=$([ -c /dev/iommu ] && echo 1 || echo 0) smmu_devices=$(ls /sys/class/iommu 2>/dev/null | wc -l)"
+
+find_pci() {
+	local d
+	for d in /sys/bus/pci/devices/*; do
+		case "$1" in
+		class=*) [ "$(cat "$d/class")" = "${1#class=}" ] && { basename "$d"; return; } ;;
+		*) [ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ] && { basename "$d"; return; } ;;
+		esac
+	done
+}
+
+# bind_vfio NAME BDF: hand the device to vfio-pci.
+bind_vfio() {
+	local d=/sys/bus/pci/devices/$2 drv
+	if [ -e "$d/driver" ]; then
+		echo "$2" >"$d/driver/unbind"
+	fi
+	echo vfio-pci >"$d/driver_override"
+	echo "$2" >/sys/bus/pci/drivers_probe
+	drv=$(basename "$(readlink "$d/driver" 2>/dev/null)" 2>/dev/null)
+	echo "l1: vfio name=$1 bdf=$2 driver=${drv:-none} group=$(basename "$(readlink "$d/iommu_group" 2>/dev/null)" 2>/dev/null) cdev=$(ls "$d/vfio-dev" 2>/dev/null)"
+	[ "$drv" = vfio-pci ]
+}
+
+NVME=$(find_pci class=0x010802)
+EDU=$(find_pci 0x1234:0x11e8)
+[ -n "$NVME" ] || { echo "l1: error op=find-nvme"; finish 1; }
+[ -n "$EDU" ] || { echo "l1: error op=find-edu"; finish 1; }
+bind_vfio nvme "$NVME" || finish 1
+bind_vfio edu "$EDU" || finish 1
+
+if [ "$(arg l3.edu_l1 0)" = 1 ]; then
+	L3_EDU_PREFIX=l1 /bin/l3_edu "$EDU"
+	echo "l1: edu smmu_events=$(dmesg | grep -c 'event 0x.. received')"
+fi
+
+QEMU=/usr/bin/qemu-system-aarch64
+echo "l1: qemu version=$($QEMU --version | head -n 1 | sed 's/ /_/g')"
+
+# The trace events QEMU 11.1.3 is asked for: what iommufd was asked (every
+# backend call with its return), what the accelerated vSMMU installed, and
+# every command the guest's driver queued.
+TRACE="-trace iommufd_* -trace smmuv3_accel_* -trace smmuv3_cmdq_opcode
+-trace smmuv3_cmdq_tlbi_* -trace smmuv3_cmdq_cfgi_* -trace smmuv3_cmdq_consume_error
+-trace smmuv3_propagate_event"
+
+LIMIT=$(arg l3.limit 120)
+MIB=$(arg l3.mib 64)
+k=0
+rc=0
+for RUN in $(arg l3.runs plain | tr , ' '); do
+	mode=${RUN%%[-+]*}
+	RAM="-m 512M"
+	case "$RUN" in *-memfd*)
+		RAM="-m 512M -object memory-backend-memfd,id=ram0,size=512M -machine memory-backend=ram0" ;;
+	esac
+	case "$mode" in
+	plain)
+		DEVS="-object iommufd,id=iommufd0
+-device vfio-pci,host=$NVME,iommufd=iommufd0,rombar=0
+-device vfio-pci,host=$EDU,iommufd=iommufd0,rombar=0"
+		edu=0 ;;
+	legacy)
+		DEVS="-device vfio-pci,host=$NVME,rombar=0 -device vfio-pci,host=$EDU,rombar=0"
+		edu=0 ;;
+	accel)
+		DEVS="-object iommufd,id=iommufd0
+-device pxb-pcie,id=pcie.1,bus_nr=1,bus=pcie.0
+-device arm-smmuv3,primary-bus=pcie.1,id=smmuv3.1,accel=on
+-device pcie-root-port,id=pcie.port1,bus=pcie.1,chassis=1
+-device vfio-pci,host=$NVME,bus=pcie.port1,iommufd=iommufd0,rombar=0
+-device pcie-root-port,id=pcie.port2,bus=pcie.1,chassis=2
+-device vfio-pci,host=$EDU,bus=pcie.port2,iommufd=iommufd0,rombar=0"
+		edu=1 ;;
+	*) echo "l1: error op=run run=$RUN reason=unknown-mode"; rc=1; continue ;;
+	esac
+	STRACE=
+	case "$RUN" in *+strace*)
+		STRACE="strace -f -qq -e trace=ioctl,openat -o /tmp/strace-$RUN.log"
+		for f in /dev/iommu /dev/vfio/* /dev/vfio/devices/*; do
+			[ -c "$f" ] && STRACE="$STRACE -P $f"
+		done ;;
+	esac
+	APPEND="console=ttyAMA0 acpi=force iommu.strict=1 panic=-1 l3.run=$RUN l3.off=$((k * MIB)) l3.mib=$MIB l3.seed=$((0x5eed00 + k)) l3.host_off=$(arg l3.host_off 224) l3.host_mib=$(arg l3.host_mib 0) l3.host_seed=$(arg l3.host_seed 0) l3.edu=$edu"
+	CMD="$STRACE $QEMU -M virt,gic-version=3 -accel kvm -cpu host -smp 1 $RAM
+-bios /usr/share/qemu-efi-aarch64/QEMU_EFI.fd -nodefaults -display none
+-no-reboot -monitor none -chardev file,id=con0,path=/tmp/l2-$RUN.log -serial chardev:con0
+$DEVS
+-kernel /l2/Image -initrd /l2/initramfs.cpio
+$TRACE -D /tmp/qtrace-$RUN.log"
+	echo "l1: run name=$RUN index=$k mode=$mode uptime=$(up)"
+	echo "$CMD -append \"$APPEND\"" | tr '\n' ' ' | sed "s/^/l1: cmdline run=$RUN | /"
+	echo
+	t0=$(secs)
+	set -f
+	# shellcheck disable=SC2086
+	timeout -s KILL "$LIMIT" $CMD -append "$APPEND" >/tmp/qemu-$RUN.out 2>&1
+	qrc=$?
+	set +f
+	echo "l1: qemu run=$RUN rc=$qrc seconds=$(( $(secs) - t0 )) limit=$LIMIT"
+	sed "s/^/l1: qemu-says run=$RUN | /" /tmp/qemu-$RUN.out | head -n 50
+	tr -d '\r' </tmp/l2-$RUN.log | sed "s/^/L2[$RUN]| /"
+	# Every iommufd call with its return and every vSMMU STE install, in
+	# order; guest commands are counted (one line per opcode).
+	grep -E ':(iommufd_|smmuv3_accel_|smmuv3_propagate_event|smmuv3_cmdq_consume_error)' \
+		/tmp/qtrace-$RUN.log | grep -v iommufd_backend_invalidate_cache |
+		sed -E 's/^[0-9]+@[0-9.]+://' | head -n 400 | sed "s/^/l1: qtrace run=$RUN | /"
+	sed -nE 's/.*:smmuv3_cmdq_opcode <--- (\S+).*/\1/p' /tmp/qtrace-$RUN.log | sort | uniq -c |
+		awk -v r="$RUN" '{print "l1: guest-cmd run=" r " opcode=" $2 " count=" $1}'
+	grep -cE ':iommufd_backend_invalidate_cache ' /tmp/qtrace-$RUN.log |
+		awk -v r="$RUN" '{print "l1: guest-cmd run=" r " opcode=HWPT_INVALIDATE-calls count=" $1}'
+	if [ -n "$STRACE" ]; then
+		sed "s/^/l1: strace run=$RUN | /" /tmp/strace-$RUN.log | head -n 400
+	fi
+	echo "l1: run-end name=$RUN uptime=$(up)"
+	# the devices are back with vfio-pci for the next run
+	for d in "$NVME" "$EDU"; do
+		echo "l1: after run=$RUN bdf=$d driver=$(basename "$(readlink /sys/bus/pci/devices/$d/driver 2>/dev/null)" 2>/dev/null)"
+	done
+	k=$((k + 1))
+done
+
+echo "l1: klog warnings=$(dmesg | grep -cE 'WARNING:|BUG:|Oops|Call trace')"
+finish "$rc"
