@@ -47,7 +47,6 @@ build_kernel() {
 }
 
 USED=$L3/packages-used.txt
-CACHE_ROOT=${L3CACHE:-$HOME/.cache/smmuv3-nesting/l3}/root
 
 # unpacked PACKAGE-REGEX: the unpacked tree of the package used (the pin, or
 # what replaced it).
@@ -62,7 +61,9 @@ build_progs() {
 		"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
 			-o "$L3/$p" "$TOP/tests/$p.c"
 	done
-	say "L2 programs: $L3/l3_disk $L3/l3_edu"
+	# the host seeds and checks the disk image with the same pattern code
+	gcc -O2 -Wall -Wextra -Werror -o "$L3/l3_disk-host" "$TOP/tests/l3_disk.c"
+	say "L2 programs: $L3/l3_disk $L3/l3_edu; host: $L3/l3_disk-host"
 }
 
 # The modules L2 loads (Debian builds VFIO as modules; NVMe, SMMUv3 and the

@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
 # /init of the three-level machine's host (L1): the kernel under test with
 # KVM, at EL2 under L0's TCG. Binds L0's NVMe and edu to vfio-pci and runs
 # Debian's QEMU 11.1.3 with KVM for the guest (L2), once per run named in
@@ -81,6 +82,10 @@ fi
 
 QEMU=/usr/bin/qemu-system-aarch64
 echo "l1: qemu version=$($QEMU --version | head -n 1 | sed 's/ /_/g')"
+# What this binary offers: its SMMUv3/iommufd trace events, and the
+# accelerated SMMUv3's properties.
+echo "l1: qemu trace-events $($QEMU -trace help 2>&1 | grep -E '^(smmuv3_accel|iommufd|smmuv3_cmdq)' | tr '\n' ' ')"
+$QEMU -M virt -device arm-smmuv3,help 2>&1 | sed 's/^/l1: qemu arm-smmuv3-prop /'
 
 # The trace events QEMU 11.1.3 is asked for: what iommufd was asked (every
 # backend call with its return), what the accelerated vSMMU installed, and

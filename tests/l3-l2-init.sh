@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
 # /init of the three-level machine's guest (L2): Debian's stock arm64 kernel,
 # booted by UEFI with ACPI, behind L1's QEMU 11.1.3. Runs the disk workload
 # on the assigned NVMe and, where L2 has an IOMMU, edu DMA through L2's own
@@ -78,7 +79,7 @@ done
 echo "l2: nvme bdf=$NVME $(iommu_of "$NVME") size_mib=$(( $(cat /sys/block/nvme0n1/size) / 2048 ))"
 
 rc=0
-/bin/l3_disk /dev/nvme0n1 "$(arg l3.off 0)" "$(arg l3.mib 64)" "$(arg l3.seed 0x5eed)" \
+/bin/l3_disk run /dev/nvme0n1 "$(arg l3.off 0)" "$(arg l3.mib 64)" "$(arg l3.seed 0x5eed)" \
 	"$(arg l3.host_off 64)" "$(arg l3.host_mib 0)" "$(arg l3.host_seed 0)" || rc=1
 
 # MSI-X: the NVMe's interrupts (queue vectors nvme0qN) with their chip

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * l3_disk: the three-level machine's disk workload, run in L2 on the NVMe
- * that L0 emulates and L1 assigns.
+ * that L0 emulates and L1 assigns; built for the x86 host too, which seeds
+ * and checks the disk image with the same pattern.
  *
- *   l3_disk DEVICE OFF_MIB MIB SEED HOST_OFF_MIB HOST_MIB HOST_SEED
+ *   l3_disk run DEVICE OFF_MIB MIB SEED HOST_OFF_MIB HOST_MIB HOST_SEED
+ *   l3_disk write FILE OFF_MIB MIB SEED     (host: seed a region)
+ *   l3_disk verify FILE OFF_MIB MIB SEED    (host: check a region)
  *
+ * "run" (in L2):
  * 1. reads HOST_MIB MiB at HOST_OFF_MIB MiB, which the x86 host seeded with
  *    HOST_SEED before the run, and verifies them (device -> memory DMA of
  *    data nobody in the guest wrote);
@@ -12,13 +16,13 @@
  *    every request is DMA from the buffer, then fsync;
  * 3. reads them back with O_DIRECT into a buffer that was poisoned first,
  *    and verifies every 64-bit word.
- * The x86 host checks the image afterwards with the same pattern.
  *
  * Word i (counted from the start of the disk) of a region seeded with S is
  * mix(S ^ i), mix being splitmix64's finaliser, so a word written to or
  * read from the wrong place never passes.
  *
- * Output: one "l2: disk ..." line per phase, key=value pairs.
+ * Output: one "l2: disk ..." line per phase ("host: disk ..." for write and
+ * verify), key=value pairs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +36,8 @@
 #include <unistd.h>
 
 #define CHUNK (1u << 20)
+
+static const char *prefix = "l2";
 
 static uint64_t mix(uint64_t z)
 {
@@ -77,8 +83,8 @@ static int xfer(int fd, void *buf, uint64_t off, int write)
 			    pread(fd, buf, CHUNK, (off_t)off);
 
 	if (n != CHUNK) {
-		printf("l2: disk error op=%s offset=%" PRIu64 " ret=%zd errno=%d\n",
-		       write ? "write" : "read", off, n, n < 0 ? errno : 0);
+		printf("%s: disk error op=%s offset=%" PRIu64 " ret=%zd errno=%d\n",
+		       prefix, write ? "write" : "read", off, n, n < 0 ? errno : 0);
 		return -1;
 	}
 	return 0;
@@ -99,57 +105,72 @@ static int verify(int fd, const char *what, uint64_t off_mib, uint64_t mib,
 		bad += check(buf, m * CHUNK / 8, seed, &first);
 	}
 	dt = now() - t0;
-	printf("l2: disk %s bytes=%" PRIu64 " mismatches=%" PRIu64
-	       " first_bad=%" PRId64 " seconds=%.3f mib_s=%.1f\n", what,
+	printf("%s: disk %s offset_mib=%" PRIu64 " bytes=%" PRIu64
+	       " mismatches=%" PRIu64 " first_bad=%" PRId64
+	       " seconds=%.3f mib_s=%.1f\n", prefix, what, off_mib,
 	       mib * CHUNK, bad, first, dt, mib / dt);
 	return bad ? 1 : 0;
 }
 
-int main(int argc, char **argv)
+static int write_region(int fd, uint64_t off, uint64_t mib, uint64_t seed,
+			uint64_t *buf)
 {
-	uint64_t off, mib, seed, host_off, host_mib, host_seed, *buf;
-	double t0, dt;
-	int fd, rc = 0;
+	double t0 = now(), dt;
 
-	if (argc != 8) {
-		fprintf(stderr, "usage: %s DEVICE OFF_MIB MIB SEED HOST_OFF_MIB "
-			"HOST_MIB HOST_SEED\n", argv[0]);
-		return 2;
-	}
-	off = strtoull(argv[2], NULL, 0);
-	mib = strtoull(argv[3], NULL, 0);
-	seed = strtoull(argv[4], NULL, 0);
-	host_off = strtoull(argv[5], NULL, 0);
-	host_mib = strtoull(argv[6], NULL, 0);
-	host_seed = strtoull(argv[7], NULL, 0);
-	fd = open(argv[1], O_RDWR | O_DIRECT);
-	if (fd < 0) {
-		printf("l2: disk error op=open device=%s errno=%d\n", argv[1], errno);
-		return 1;
-	}
-	if (posix_memalign((void **)&buf, 4096, CHUNK)) {
-		printf("l2: disk error op=alloc\n");
-		return 1;
-	}
-
-	if (host_mib)
-		rc |= verify(fd, "host-seeded", host_off, host_mib, host_seed, buf);
-
-	t0 = now();
 	for (uint64_t m = off; m < off + mib; m++) {
 		fill(buf, m * CHUNK / 8, seed);
 		if (xfer(fd, buf, m * CHUNK, 1))
-			return 1;
+			return -1;
 	}
 	if (fsync(fd)) {
-		printf("l2: disk error op=fsync errno=%d\n", errno);
-		return 1;
+		printf("%s: disk error op=fsync errno=%d\n", prefix, errno);
+		return -1;
 	}
 	dt = now() - t0;
-	printf("l2: disk write offset_mib=%" PRIu64 " bytes=%" PRIu64
+	printf("%s: disk write offset_mib=%" PRIu64 " bytes=%" PRIu64
 	       " seed=0x%" PRIx64 " seconds=%.3f mib_s=%.1f\n",
-	       off, mib * CHUNK, seed, dt, mib / dt);
+	       prefix, off, mib * CHUNK, seed, dt, mib / dt);
+	return 0;
+}
 
+int main(int argc, char **argv)
+{
+	uint64_t off, mib, seed, *buf;
+	int fd, rc = 0, run;
+
+	run = argc == 9 && !strcmp(argv[1], "run");
+	if (!run && !(argc == 6 && (!strcmp(argv[1], "write") ||
+				    !strcmp(argv[1], "verify")))) {
+		fprintf(stderr, "usage: %s run DEVICE OFF_MIB MIB SEED HOST_OFF_MIB "
+			"HOST_MIB HOST_SEED\n       %s write|verify FILE OFF_MIB "
+			"MIB SEED\n", argv[0], argv[0]);
+		return 2;
+	}
+	if (!run)
+		prefix = "host";
+	off = strtoull(argv[3], NULL, 0);
+	mib = strtoull(argv[4], NULL, 0);
+	seed = strtoull(argv[5], NULL, 0);
+	fd = open(argv[2], O_RDWR | (run ? O_DIRECT : 0));
+	if (fd < 0) {
+		printf("%s: disk error op=open device=%s errno=%d\n", prefix,
+		       argv[2], errno);
+		return 1;
+	}
+	if (posix_memalign((void **)&buf, 4096, CHUNK)) {
+		printf("%s: disk error op=alloc\n", prefix);
+		return 1;
+	}
+	if (!strcmp(argv[1], "write"))
+		return write_region(fd, off, mib, seed, buf) ? 1 : 0;
+	if (!strcmp(argv[1], "verify"))
+		return verify(fd, "verify", off, mib, seed, buf) ? 1 : 0;
+
+	if (strtoull(argv[7], NULL, 0))
+		rc |= verify(fd, "host-seeded", strtoull(argv[6], NULL, 0),
+			     strtoull(argv[7], NULL, 0), strtoull(argv[8], NULL, 0), buf);
+	if (write_region(fd, off, mib, seed, buf))
+		return 1;
 	rc |= verify(fd, "readback", off, mib, seed, buf);
 	close(fd);
 	printf("l2: disk done rc=%d\n", rc);

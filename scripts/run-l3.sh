@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Boot the three-level machine once and parse what it did:
+#   L0  this x86 machine's QEMU 10 (TCG): virt at EL2, nested SMMUv3, an
+#       emulated NVMe disk (a raw image here) and an edu device
+#   L1  the kernel under test with KVM (build/l3/out/l1), running Debian's
+#       QEMU 11.1.3 from its initramfs, the NVMe and edu bound to vfio-pci
+#   L2  Debian's stock 6.12 cloud kernel, UEFI + ACPI, strict DMA API
+#
+#   run-l3.sh [RUNS] [LIMIT]
+# RUNS: comma list of L2 runs made in this one L0 boot (see
+# tests/l3-l1-init.sh: plain, legacy, accel, with -memfd or +strace);
+# default plain-memfd+strace,plain,accel+strace. LIMIT: wall-clock seconds
+# for the whole L0 run (default 300); a machine still running then is
+# killed and counted as hung.
+# Environment: L0_TRACE_WALK=1 adds L0's page-table-walk trace
+# (smmu_ptw_page_pte: every stage-1 and stage-2 leaf read), L3_MIB (64).
+# Outputs: build/l3/logs/l0-serial.log, l0-trace.log, build/l3/results/l3.txt
+# (one "PASS|FAIL|SKIP name -- why" per line), build/l3/results/l3-measured.txt.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+runs=${1:-plain-memfd+strace,plain,accel+strace}
+limit=${2:-300}
+L3=$BUILD/l3
+image=$L3/out/l1/arch/arm64/boot/Image
+initrd=$L3/l1-initramfs.cpio
+disk=$L3/disk.img
+mib=${L3_MIB:-64}
+nruns=$(tr , '\n' <<<"$runs" | grep -c .)
+[ -r "$image" ] || die "no L1 kernel $image: run 'l3-build.sh kernel'"
+[ -r "$initrd" ] || die "no L1 initramfs $initrd: run 'l3-build.sh all'"
+mkdir -p "$L3/logs" "$L3/results"
+log=$L3/logs/l0-serial.log
+trace=$L3/logs/l0-trace.log
+rm -f "$log" "$trace"
+
+# The disk: one MIB-sized region per run (run k at k*MIB MiB, written by L2
+# with seed 0x5eed00+k), and a region the host seeds here for L2 to read
+# (HOST_MIB MiB at HOST_OFF MiB, seed HOST_SEED), after all of them.
+host_off=$((nruns * mib))
+host_mib=4
+host_seed=0x4057
+size_mib=$((host_off + host_mib))
+[ -x "$L3/l3_disk-host" ] || die "no $L3/l3_disk-host: run 'l3-build.sh progs'"
+rm -f "$disk"
+truncate -s "${size_mib}M" "$disk"
+"$L3/l3_disk-host" write "$disk" "$host_off" "$host_mib" "$host_seed" >/dev/null
+
+# L0's view: every command its SMMU consumed, the VMID/ASID scope of each
+# invalidation, every successful translation (stream, input address, output
+# address, stage), every event recorded.
+l0trace=(-trace smmuv3_cmdq_opcode -trace smmuv3_translate_success
+	-trace smmuv3_translate_abort -trace smmuv3_range_inval
+	-trace smmuv3_cmdq_tlbi_nh -trace smmuv3_cmdq_tlbi_nh_asid
+	-trace smmuv3_cmdq_tlbi_s12_vmid -trace smmuv3_cmdq_tlbi_nsnh
+	-trace smmu_iotlb_inv_asid_vmid -trace smmu_iotlb_inv_vmid
+	-trace smmu_iotlb_inv_vmid_s1 -trace smmuv3_cmdq_cfgi_ste
+	-trace smmuv3_cmdq_cfgi_cd -trace smmuv3_record_event
+	-trace smmuv3_cmdq_consume_error)
+[ "${L0_TRACE_WALK:-0}" = 1 ] && l0trace+=(-trace smmu_ptw_page_pte)
+
+append="console=ttyAMA0 panic=-1 l3.runs=$runs l3.limit=$(((limit - 40) / nruns))"
+append+=" l3.mib=$mib l3.host_off=$host_off l3.host_mib=$host_mib l3.host_seed=$host_seed l3.edu_l1=1"
+# shellcheck disable=SC2054
+l0=(qemu-system-aarch64 -M virt,virtualization=on,gic-version=3,iommu=smmuv3
+	-cpu max,pauth-impdef=on -smp 2 -m 3G -nodefaults -display none
+	-no-reboot -monitor none -serial "file:$log"
+	-drive "file=$disk,if=none,id=disk0,format=raw"
+	-device nvme,serial=l3disk0,drive=disk0 -device edu
+	-kernel "$image" -initrd "$initrd" -append "$append"
+	"${l0trace[@]}" -D "$trace")
+printf '%q ' "${l0[@]}" >"$L3/logs/l0-cmdline.txt"
+echo >>"$L3/logs/l0-cmdline.txt"
+
+say "L0 boot: runs $runs, limit ${limit}s, log $log"
+start=$(date +%s.%N)
+rc=0
+timeout -k 10 "$limit" "${l0[@]}" || rc=$?
+secs=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")
+say "L0: qemu exited with $rc after ${secs}s"
+
+python3 "$TOP/scripts/l3-parse.py" --log "$log" --trace "$trace" \
+	--disk "$disk" --runs "$runs" --mib "$mib" --host-off-mib "$host_off" \
+	--host-mib "$host_mib" --host-seed "$host_seed" --qemu-rc "$rc" \
+	--wall "$secs" --limit "$limit" --initrd "$initrd" \
+	--disk-tool "$L3/l3_disk-host" \
+	--measured "$L3/results/l3-measured.txt" >"$L3/results/l3.txt"
+grep -c '^PASS' "$L3/results/l3.txt" | xargs printf '    %s passed, ' || true
+grep -c '^FAIL' "$L3/results/l3.txt" | xargs printf '%s failed, ' || true
+grep -c '^SKIP' "$L3/results/l3.txt" | xargs printf '%s skipped\n' || true
+grep '^FAIL' "$L3/results/l3.txt" | sed 's/^/    /' || true
