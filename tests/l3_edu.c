@@ -6,15 +6,19 @@
  *
  *   l3_edu BDF
  *
- * The device must already be bound to vfio-pci. Three DMAs, each polled
- * with a deadline:
- *   1. mapped:   RAM (IOVA A, a pattern) -> edu buffer -> RAM (IOVA B);
- *                B must then hold the pattern: DMA landed where the
- *                mapping says.
- *   2. unmapped: RAM at an IOVA never mapped -> edu buffer; the IOMMU
- *                must refuse it (the kernel logs a translation event).
- *   3. check:    edu buffer -> RAM (IOVA B, cleared first); B must hold
- *                the pattern of step 1: the faulting DMA changed nothing.
+ * The device must already be bound to vfio-pci. DMAs, each polled with a
+ * deadline:
+ *   1. mapped:   RAM (IOVA A, pattern P1) -> edu buffer -> RAM (IOVA B);
+ *                B must then hold P1: DMA landed where the mapping says.
+ *   2. stale:    IOVA C mapped to a canary page; edu -> C (P1 lands, and
+ *                the IOMMU caches the translation); C unmapped (the kernel
+ *                invalidates the IOTLB, in L2 through its vSMMU); the edu
+ *                buffer reloaded with P2 from A; edu -> C again. The DMA must
+ *                fault and the canary still hold P1: the unmap reached the
+ *                hardware's TLB.
+ *   3. never:    RAM at an IOVA never mapped -> edu buffer (64 bytes, which
+ *                keeps the number of events the SMMU records small); the
+ *                IOMMU refuses it and the kernel logs translation events.
  * Output: "l2: edu ..." lines (the prefix names the level that runs it
  * by default; L3_EDU_PREFIX overrides it).
  */
@@ -48,6 +52,7 @@
  * window (0x8000000). */
 #define IOVA_SRC	0x100000ull
 #define IOVA_DST	0x200000ull
+#define IOVA_CANARY	0x300000ull
 #define IOVA_NEVER	0x4000000ull
 #define LEN		4096
 
@@ -117,13 +122,24 @@ static int map(int container, void *vaddr, uint64_t iova, uint64_t len)
 	return ioctl(container, VFIO_IOMMU_MAP_DMA, &m);
 }
 
+static int unmap(int container, uint64_t iova, uint64_t len)
+{
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u),
+		.iova = iova,
+		.size = len,
+	};
+
+	return ioctl(container, VFIO_IOMMU_UNMAP_DMA, &u) || u.size != len ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	char path[PATH_MAX], link[PATH_MAX];
 	struct vfio_group_status gs = { .argsz = sizeof(gs) };
 	struct vfio_region_info reg = { .argsz = sizeof(reg) };
-	uint8_t *src, *dst;
-	int container, group, dev, n, group_id, bad;
+	uint8_t *src, *dst, *canary;
+	int container, group, dev, n, group_id, landed, first, kept, ok;
 	uint16_t cmd;
 	double secs;
 	ssize_t len;
@@ -195,7 +211,8 @@ int main(int argc, char **argv)
 
 	src = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	dst = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (src == MAP_FAILED || dst == MAP_FAILED) {
+	canary = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (src == MAP_FAILED || dst == MAP_FAILED || canary == MAP_FAILED) {
 		out("result=fail step=alloc");
 		return 1;
 	}
@@ -213,27 +230,44 @@ int main(int argc, char **argv)
 		out("result=fail step=mapped-dma reason=timeout");
 		return 1;
 	}
-	bad = memcmp(src, dst, LEN) != 0;
+	landed = memcmp(src, dst, LEN) == 0;
 	out("mapped src_iova=0x%" PRIx64 " dst_iova=0x%" PRIx64 " bytes=%d landed=%d seconds=%.3f",
-	    (uint64_t)IOVA_SRC, (uint64_t)IOVA_DST, LEN, !bad, secs);
+	    (uint64_t)IOVA_SRC, (uint64_t)IOVA_DST, LEN, landed, secs);
 
-	/* 2. unmapped: an IOVA never mapped -> edu; 64 bytes keep the
-	 * number of events the SMMU records small (about one per 4 bytes). */
-	if (dma(IOVA_NEVER, EDU_BUF, 64, 0, &secs)) {
-		out("result=fail step=unmapped-dma reason=timeout");
+	/* 2. stale: a translation used, then unmapped, must be gone */
+	memset(canary, 0, LEN);
+	if (map(container, canary, IOVA_CANARY, LEN) ||
+	    dma(EDU_BUF, IOVA_CANARY, LEN, 1, &secs)) {
+		out("result=fail step=canary-dma errno=%d", errno);
 		return 1;
 	}
-	out("unmapped iova=0x%" PRIx64 " bytes=64 done=1 seconds=%.3f",
+	first = memcmp(src, canary, LEN) == 0;
+	if (unmap(container, IOVA_CANARY, LEN)) {
+		out("result=fail step=unmap errno=%d", errno);
+		return 1;
+	}
+	for (n = 0; n < LEN; n++)
+		src[n] = (uint8_t)~src[n];
+	if (dma(IOVA_SRC, EDU_BUF, LEN, 0, &secs) ||
+	    dma(EDU_BUF, IOVA_CANARY, LEN, 1, &secs)) {
+		out("result=fail step=stale-dma reason=timeout");
+		return 1;
+	}
+	/* the canary must still hold P1, the complement of src now */
+	for (n = 0, kept = 0; n < LEN; n++)
+		kept += (canary[n] ^ src[n]) == 0xff;
+	out("stale iova=0x%" PRIx64 " bytes=%d before_unmap_landed=%d after_unmap_reached=%d",
+	    (uint64_t)IOVA_CANARY, LEN, first, kept != LEN);
+
+	/* 3. never mapped */
+	if (dma(IOVA_NEVER, EDU_BUF, 64, 0, &secs)) {
+		out("result=fail step=never-dma reason=timeout");
+		return 1;
+	}
+	out("never iova=0x%" PRIx64 " bytes=64 done=1 seconds=%.3f",
 	    (uint64_t)IOVA_NEVER, secs);
 
-	/* 3. the edu buffer still holds step 1's bytes */
-	memset(dst, 0, LEN);
-	if (dma(EDU_BUF, IOVA_DST, LEN, 1, &secs)) {
-		out("result=fail step=check-dma reason=timeout");
-		return 1;
-	}
-	n = memcmp(src, dst, LEN) == 0;
-	out("check buffer_unchanged=%d", n);
-	out("result=%s", !bad && n ? "pass" : "fail");
-	return !bad && n ? 0 : 1;
+	ok = landed && first && kept == LEN;
+	out("result=%s", ok ? "pass" : "fail");
+	return ok ? 0 : 1;
 }
