@@ -33,13 +33,16 @@ def sid_of(bdf):
 
 
 class Log:
-    def __init__(self, path):
+    def __init__(self, path, direct=False):
         self.l1 = []        # "l1: ..." lines
         self.kernel = []    # L1's kernel log and anything else on L1's console
         self.l2 = collections.defaultdict(list)   # run -> L2 console lines
         with open(path, errors="replace") as f:
             for raw in f:
                 line = raw.rstrip("\r\n").replace("\r", "")
+                if direct:
+                    # L2 on L0: it is the only level; fake L1's run bookkeeping
+                    line = "L2[direct]| " + line
                 m = L2_RE.match(line)
                 if m:
                     self.l2[m.group(1)].append(m.group(2))
@@ -111,6 +114,37 @@ def disk_check(tool, disk, off, mib, seed):
     return p.returncode == 0, (p.stdout + p.stderr).strip()
 
 
+def check_l1(log, res):
+    """L1's own checks; returns its edu lines."""
+    boot = log.l1_lines("boot")
+    res.add("PASS" if boot else "FAIL", "l1.boot",
+            boot[0][0] if boot else "L1's /init never ran")
+    kvm = log.l1_lines("kvm")
+    if kvm and kvm[0][1].get("dev") == "1" and kvm[0][1].get("el2") not in (None, "0"):
+        res.add("PASS", "l1.kvm", kvm[0][0])
+    else:
+        res.add("FAIL", "l1.kvm", kvm[0][0] if kvm else "no kvm line")
+    io = log.l1_lines("iommu")
+    res.add("PASS" if io and io[0][1].get("dev_iommu") == "1" else "FAIL", "l1.iommufd",
+            io[0][0] if io else "no iommu line")
+    for name in ("nvme", "edu"):
+        v = log.l1_lines("vfio", name=name)
+        ok = bool(v) and v[0][1].get("driver") == "vfio-pci"
+        res.add("PASS" if ok else "FAIL", f"l1.vfio.{name}", v[0][0] if v else "not bound")
+    edu1 = [ln for ln, _ in log.l1_lines("edu")]
+    if edu1:
+        ok = any("result=pass" in ln for ln in edu1)
+        res.add("PASS" if ok else "FAIL", "l1.edu.dma",
+                "edu DMA over VFIO type1 in L1 (L0's SMMU): " + "; ".join(edu1[1:4]))
+        ev = log.l1_lines("edu", )
+        nev = [d.get("smmu_events") for _, d in ev if "smmu_events" in d]
+        ok = bool(nev) and nev[0] not in ("0", None)
+        res.add("PASS" if ok else "FAIL", "l1.edu.fault",
+                f"L1's SMMU driver logged {nev[0] if nev else '?'} events for the unmapped DMA")
+
+    return edu1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--log", required=True)
@@ -127,17 +161,19 @@ def main():
     ap.add_argument("--limit", type=int, required=True)
     ap.add_argument("--initrd")
     ap.add_argument("--measured", required=True)
+    ap.add_argument("--direct", action="store_true",
+                    help="L2 booted by L0 itself (no L1): its console is the serial log")
     a = ap.parse_args()
 
     res = Results("l3")
     meas = []
-    log = Log(a.log)
+    log = Log(a.log, direct=a.direct)
     runs = [r for r in a.runs.split(",") if r]
 
     # L0
     meas.append(f"l0 wall_seconds={a.wall} limit={a.limit} qemu_rc={a.qemu_rc}")
     if a.initrd and os.path.exists(a.initrd):
-        meas.append(f"l1 initramfs_bytes={os.path.getsize(a.initrd)}")
+        meas.append(f"{'l2' if a.direct else 'l1'} initramfs_bytes={os.path.getsize(a.initrd)}")
     if a.qemu_rc == 0:
         res.add("PASS", "l0.exit", f"L0 powered off; wall time {a.wall / TARGET_WALL:.2f}x "
                 f"the {TARGET_WALL:.0f} s target")
@@ -146,36 +182,15 @@ def main():
     else:
         res.add("FAIL", "l0.exit", f"QEMU (L0) exited with {a.qemu_rc}")
 
-    # L1
-    boot = log.l1_lines("boot")
-    res.add("PASS" if boot else "FAIL", "l1.boot",
-            boot[0][0] if boot else "L1's /init never ran")
-    kvm = log.l1_lines("kvm")
-    if kvm and kvm[0][1].get("dev") == "1" and kvm[0][1].get("el2") not in (None, "0"):
-        res.add("PASS", "l1.kvm", kvm[0][0])
-    else:
-        res.add("FAIL", "l1.kvm", kvm[0][0] if kvm else "no kvm line")
-    io = log.l1_lines("iommu")
-    res.add("PASS" if io and io[0][1].get("dev_iommu") == "1" else "FAIL", "l1.iommufd",
-            io[0][0] if io else "no iommu line")
     bdf = {}
-    for name in ("nvme", "edu"):
-        v = log.l1_lines("vfio", name=name)
-        ok = bool(v) and v[0][1].get("driver") == "vfio-pci"
-        res.add("PASS" if ok else "FAIL", f"l1.vfio.{name}", v[0][0] if v else "not bound")
-        if v:
-            bdf[name] = v[0][1].get("bdf")
-    edu1 = [ln for ln, _ in log.l1_lines("edu")]
-    if edu1:
-        ok = any("result=pass" in ln for ln in edu1)
-        res.add("PASS" if ok else "FAIL", "l1.edu.dma",
-                "edu DMA over VFIO type1 in L1 (L0's SMMU): " + "; ".join(edu1[1:4]))
-        ev = log.l1_lines("edu", )
-        nev = [d.get("smmu_events") for _, d in ev if "smmu_events" in d]
-        ok = bool(nev) and nev[0] not in ("0", None)
-        res.add("PASS" if ok else "FAIL", "l1.edu.fault",
-                f"L1's SMMU driver logged {nev[0] if nev else '?'} events for the unmapped DMA")
-
+    edu1 = []
+    if a.direct:
+        log.l1 += ["run name=direct", "qemu run=direct rc=%d" % a.qemu_rc]
+        log.l1 += ["after run=direct bdf=- driver=vfio-pci"] * 2
+    else:
+        edu1 = check_l1(log, res)
+        bdf = {name: d.get("bdf") for name in ("nvme", "edu")
+               for _, d in log.l1_lines("vfio", name=name)[:1]}
     # Each L2 run
     st = trace_stats(a.trace)
     tput = {}
@@ -198,7 +213,7 @@ def main():
         else:
             res.add("PASS", f"{run}.l2-boot", b[0][0])
             meas.append(f"{run} l2_boot_uptime={b[0][1].get('uptime')}")
-        if q:
+        if q and not a.direct:
             meas.append(f"{run} l1_qemu_seconds={q[0][1].get('seconds')} rc={q[0][1].get('rc')}")
         if not b:
             for name in ("disk", "msix", "poweroff"):
@@ -241,14 +256,15 @@ def main():
                     ", ".join(f"{d['name']}={d['count']} ({d.get('chip')})" for d in irqs)
                     or "no NVMe interrupt")
             meas.append(f"{run} irqs " + " ".join(f"{d['name']}={d['count']}" for d in irqs))
-            if mode == "accel":
+            if mode in ("accel", "direct"):
                 e = [ln for ln, _ in log.l2_lines(run, "edu")]
                 ok = any("result=pass" in ln for ln in e)
                 res.add("PASS" if ok else "FAIL", f"{run}.edu.dma", "; ".join(e[1:4]) or "no edu result")
                 ev = log.l2_lines(run, "smmu")
                 n = ev[0][1].get("events") if ev else None
                 res.add("PASS" if n not in (None, "0") else "FAIL", f"{run}.edu.fault-in-l2",
-                        f"L2's own SMMUv3 driver logged {n} events (vEVENTQ)")
+                        f"L2's own SMMUv3 driver logged {n} events" +
+                        ("" if a.direct else " (through QEMU 11.1.3's vEVENTQ)"))
             for ln in log.l2.get(run, []):
                 if ln.startswith("l2: klog") and SPLAT_RE.search(ln):
                     res.add("FAIL", f"{run}.l2-splat", ln[:160])
@@ -260,11 +276,13 @@ def main():
             if w:
                 ok, out = disk_check(a.disk_tool, a.disk, k * a.mib, a.mib, hex(0x5eed00 + k))
                 res.add("PASS" if ok else "FAIL", f"{run}.host-image", out)
-        if q:
+        if q and not a.direct:
             ok = q[0][1].get("rc") == "0"
             res.add("PASS" if ok else "FAIL", f"{run}.qemu-exit",
                     f"QEMU 11.1.3 exited with {q[0][1].get('rc')}")
         back = [d for _, d in log.l1_lines("after", run=run)]
+        if a.direct:
+            continue
         ok = len(back) == 2 and all(d.get("driver") == "vfio-pci" for d in back)
         res.add("PASS" if ok else "FAIL", f"{run}.devices-back",
                 "both devices back with vfio-pci in L1" if ok else str(back))
@@ -285,12 +303,17 @@ def main():
                     f"write {tput[r][0] / tput[base][0]:.2f}x, read {tput[r][1] / tput[base][1]:.2f}x")
 
     # L1's kernel: no splat.
-    splats = [ln for ln in log.kernel if SPLAT_RE.search(ln)]
+    splats = [] if a.direct else [ln for ln in log.kernel if SPLAT_RE.search(ln)]
     for ln in splats:
         res.add("FAIL", "l1.splat", ln.strip()[:160])
-    if not splats:
+    if not splats and not a.direct:
         res.add("PASS", "l1.no-splat", f"{len(log.kernel)} lines of L1's kernel log, no warning")
 
+    if a.direct:
+        for name in ("nvme", "edu"):
+            ln = log.l2_lines("direct", name)
+            if ln:
+                bdf[name] = ln[0][1].get("bdf")
     # L0's trace: the NVMe's and edu's streams.
     for name in ("nvme", "edu"):
         sid = sid_of(bdf.get(name))
@@ -313,7 +336,7 @@ def main():
                         f"{nested} translations of stream 0x{sid:x} through both stages")
         else:
             evs = {t: n for (t, s), n in st["events"].items() if s == sid}
-            if edu1:
+            if edu1 or a.direct:
                 res.add("PASS" if evs else "FAIL", "l0.edu-fault",
                         f"L0's SMMU recorded for stream 0x{sid:x}: " +
                         (", ".join(f"{t} x{n}" for t, n in evs.items()) or "nothing"))

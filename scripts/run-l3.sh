@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# QEMU options hold commas (-M virt,gic-version=3,...), not array separators.
+# shellcheck disable=SC2054
 # Boot the three-level machine once and parse what it did:
 #   L0  this x86 machine's QEMU 10 (TCG): virt at EL2, nested SMMUv3, an
 #       emulated NVMe disk (a raw image here) and an edu device
@@ -7,19 +9,30 @@
 #   L2  Debian's stock 6.12 cloud kernel, UEFI + ACPI, strict DMA API
 #
 #   run-l3.sh [RUNS] [LIMIT]
+#   run-l3.sh --direct [LIMIT]
 # RUNS: comma list of L2 runs made in this one L0 boot (see
 # tests/l3-l1-init.sh: plain, legacy, accel, with -memfd or +strace);
 # default plain-memfd+strace,plain,accel+strace. LIMIT: wall-clock seconds
 # for the whole L0 run (default 300); a machine still running then is
 # killed and counted as hung.
+# --direct boots L2 (its kernel, initramfs and UEFI) on L0 itself, behind
+# L0's SMMUv3: the L2 half checked without L1, and the reference counts of
+# Debian's driver on one SMMU level.
 # Environment: L0_TRACE_WALK=1 adds L0's page-table-walk trace
 # (smmu_ptw_page_pte: every stage-1 and stage-2 leaf read), L3_MIB (64).
-# Outputs: build/l3/logs/l0-serial.log, l0-trace.log, build/l3/results/l3.txt
-# (one "PASS|FAIL|SKIP name -- why" per line), build/l3/results/l3-measured.txt.
+# Outputs (NAME: l3, or l3-direct): build/l3/logs/NAME-serial.log,
+# NAME-trace.log, NAME-cmdline.txt; build/l3/results/NAME.txt (one
+# "PASS|FAIL|SKIP name -- why" per line) and NAME-measured.txt (figures).
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
+direct=0
+if [ "${1:-}" = --direct ]; then
+	direct=1
+	shift
+	set -- direct "${1:-120}"
+fi
 runs=${1:-plain-memfd+strace,plain,accel+strace}
 limit=${2:-300}
 L3=$BUILD/l3
@@ -28,11 +41,23 @@ initrd=$L3/l1-initramfs.cpio
 disk=$L3/disk.img
 mib=${L3_MIB:-64}
 nruns=$(tr , '\n' <<<"$runs" | grep -c .)
-[ -r "$image" ] || die "no L1 kernel $image: run 'l3-build.sh kernel'"
-[ -r "$initrd" ] || die "no L1 initramfs $initrd: run 'l3-build.sh all'"
+if [ "$direct" = 1 ]; then
+	image=$L3/l2-Image
+	initrd=$L3/l2-initramfs.cpio
+	efi=$(awk '!/^#/ && $2 == "qemu-efi-aarch64" {print $6}' "$L3/packages-used.txt")/usr/share/qemu-efi-aarch64/QEMU_EFI.fd
+	[ -r "$efi" ] || die "no $efi: run l3-fetch.sh"
+fi
+[ -r "$image" ] || die "no kernel $image: run 'l3-build.sh all'"
+[ -r "$initrd" ] || die "no initramfs $initrd: run 'l3-build.sh all'"
 mkdir -p "$L3/logs" "$L3/results"
-log=$L3/logs/l0-serial.log
-trace=$L3/logs/l0-trace.log
+name=l3
+dflag=()
+if [ "$direct" = 1 ]; then
+	name=l3-direct
+	dflag=(--direct)
+fi
+log=$L3/logs/$name-serial.log
+trace=$L3/logs/$name-trace.log
 rm -f "$log" "$trace"
 
 # The disk: one MIB-sized region per run (run k at k*MIB MiB, written by L2
@@ -60,18 +85,23 @@ l0trace=(-trace smmuv3_cmdq_opcode -trace smmuv3_translate_success
 	-trace smmuv3_cmdq_consume_error)
 [ "${L0_TRACE_WALK:-0}" = 1 ] && l0trace+=(-trace smmu_ptw_page_pte)
 
-append="console=ttyAMA0 panic=-1 l3.runs=$runs l3.limit=$(((limit - 40) / nruns))"
-append+=" l3.mib=$mib l3.host_off=$host_off l3.host_mib=$host_mib l3.host_seed=$host_seed l3.edu_l1=1"
-# shellcheck disable=SC2054
-l0=(qemu-system-aarch64 -M virt,virtualization=on,gic-version=3,iommu=smmuv3
-	-cpu max,pauth-impdef=on -smp 2 -m 3G -nodefaults -display none
+if [ "$direct" = 1 ]; then
+	mach=(-M virt,gic-version=3,iommu=smmuv3 -cpu max,pauth-impdef=on -smp 1 -m 1G -bios "$efi")
+	append="console=ttyAMA0 acpi=force iommu.strict=1 panic=-1 l3.run=direct l3.off=0 l3.mib=$mib l3.seed=0x5eed00"
+	append+=" l3.host_off=$host_off l3.host_mib=$host_mib l3.host_seed=$host_seed l3.edu=1"
+else
+	mach=(-M virt,virtualization=on,gic-version=3,iommu=smmuv3 -cpu max,pauth-impdef=on -smp 2 -m 3G)
+	append="console=ttyAMA0 panic=-1 l3.runs=$runs l3.limit=$(((limit - 40) / nruns))"
+	append+=" l3.mib=$mib l3.host_off=$host_off l3.host_mib=$host_mib l3.host_seed=$host_seed l3.edu_l1=1"
+fi
+l0=(qemu-system-aarch64 "${mach[@]}" -nodefaults -display none
 	-no-reboot -monitor none -serial "file:$log"
 	-drive "file=$disk,if=none,id=disk0,format=raw"
 	-device nvme,serial=l3disk0,drive=disk0 -device edu
 	-kernel "$image" -initrd "$initrd" -append "$append"
 	"${l0trace[@]}" -D "$trace")
-printf '%q ' "${l0[@]}" >"$L3/logs/l0-cmdline.txt"
-echo >>"$L3/logs/l0-cmdline.txt"
+printf '%q ' "${l0[@]}" >"$L3/logs/$name-cmdline.txt"
+echo >>"$L3/logs/$name-cmdline.txt"
 
 say "L0 boot: runs $runs, limit ${limit}s, log $log"
 start=$(date +%s.%N)
@@ -84,9 +114,9 @@ python3 "$TOP/scripts/l3-parse.py" --log "$log" --trace "$trace" \
 	--disk "$disk" --runs "$runs" --mib "$mib" --host-off-mib "$host_off" \
 	--host-mib "$host_mib" --host-seed "$host_seed" --qemu-rc "$rc" \
 	--wall "$secs" --limit "$limit" --initrd "$initrd" \
-	--disk-tool "$L3/l3_disk-host" \
-	--measured "$L3/results/l3-measured.txt" >"$L3/results/l3.txt"
-grep -c '^PASS' "$L3/results/l3.txt" | xargs printf '    %s passed, ' || true
-grep -c '^FAIL' "$L3/results/l3.txt" | xargs printf '%s failed, ' || true
-grep -c '^SKIP' "$L3/results/l3.txt" | xargs printf '%s skipped\n' || true
-grep '^FAIL' "$L3/results/l3.txt" | sed 's/^/    /' || true
+	--disk-tool "$L3/l3_disk-host" "${dflag[@]}" \
+	--measured "$L3/results/$name-measured.txt" >"$L3/results/$name.txt"
+grep -c '^PASS' "$L3/results/$name.txt" | xargs printf '    %s passed, ' || true
+grep -c '^FAIL' "$L3/results/$name.txt" | xargs printf '%s failed, ' || true
+grep -c '^SKIP' "$L3/results/$name.txt" | xargs printf '%s skipped\n' || true
+grep '^FAIL' "$L3/results/$name.txt" | sed 's/^/    /' || true
