@@ -4,7 +4,7 @@
 S := scripts
 
 .PHONY: help demo check bench setup tree export build run run-debug repeat rebase check-patches \
-	check-checker selftest shellcheck clean distclean
+	check-checker selftest shellcheck clean distclean l3 l3-direct l3-fetch
 
 # The boot `make run` runs (a boot of tests/plan.conf, where the test lists
 # and time limits are)
@@ -24,6 +24,8 @@ help:
 	@echo "make rebase         VERSION=...: move the queue onto another linux-source-6.12, check it"
 	@echo "make check-patches  only the per-patch checks"
 	@echo "make check-checker  show that each per-patch check fails on a generated broken patch"
+	@echo "make l3             three levels: L0 QEMU 10 -> L1 kernel + KVM + QEMU 11.1.3 -> L2 Debian kernel (build/l3/)"
+	@echo "make l3-direct      the L2 half alone on L0 (no L1): Debian's kernel behind one SMMUv3"
 	@echo "make clean          remove build outputs, keep build/linux"
 
 demo:
@@ -69,6 +71,20 @@ check-patches: tree
 
 check-checker: tree
 	@WB_CMD=check-checker $(S)/check-checker.sh
+
+# The three-level machine. L1_KSRC: the L1 kernel's source (default
+# build/linux, the patched tree).
+l3-fetch:
+	@$(S)/l3-fetch.sh
+
+l3: l3-fetch
+	@$(S)/l3-build.sh all
+	@$(S)/run-l3.sh $(L3_RUNS)
+
+l3-direct: l3-fetch
+	@$(S)/l3-build.sh progs
+	@$(S)/l3-build.sh l2-initramfs
+	@$(S)/run-l3.sh --direct
 
 # The parser's tests use the tree's own KUnit parser (build/linux).
 selftest: tree
