@@ -45,7 +45,12 @@ class Log:
                     line = "L2[direct]| " + line
                 m = L2_RE.match(line)
                 if m:
-                    self.l2[m.group(1)].append(m.group(2))
+                    text = m.group(2)
+                    # UEFI's screen escapes may precede /init's first line
+                    at = text.find("l2: ")
+                    if at > 0:
+                        text = text[at:]
+                    self.l2[m.group(1)].append(text)
                 elif line.startswith("l1: "):
                     self.l1.append(line[4:])
                 else:

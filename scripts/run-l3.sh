@@ -12,14 +12,15 @@
 #   run-l3.sh --direct [LIMIT]
 # RUNS: comma list of L2 runs made in this one L0 boot (see
 # tests/l3-l1-init.sh: plain, legacy, accel, with -memfd or +strace);
-# default plain-memfd+strace,plain,accel+strace. LIMIT: wall-clock seconds
+# default plain,accel. LIMIT: wall-clock seconds
 # for the whole L0 run (default 300); a machine still running then is
 # killed and counted as hung.
 # --direct boots L2 (its kernel, initramfs and UEFI) on L0 itself, behind
 # L0's SMMUv3: the L2 half checked without L1, and the reference counts of
 # Debian's driver on one SMMU level.
 # Environment: L0_TRACE_WALK=1 adds L0's page-table-walk trace
-# (smmu_ptw_page_pte: every stage-1 and stage-2 leaf read), L3_MIB (64).
+# (smmu_ptw_page_pte: every stage-1 and stage-2 leaf read), L3_MIB (64),
+# L3_PROBE=1 (L1 lists QEMU 11.1.3's trace events and arm-smmuv3 properties).
 # Outputs (NAME: l3, or l3-direct): build/l3/logs/NAME-serial.log,
 # NAME-trace.log, NAME-cmdline.txt; build/l3/results/NAME.txt (one
 # "PASS|FAIL|SKIP name -- why" per line) and NAME-measured.txt (figures).
@@ -33,8 +34,8 @@ if [ "${1:-}" = --direct ]; then
 	shift
 	set -- direct "${1:-120}"
 fi
-runs=${1:-plain-memfd+strace,plain,accel+strace}
-limit=${2:-300}
+runs=${1:-plain,accel}
+limit=${2:-240}
 L3=$BUILD/l3
 image=$L3/out/l1/arch/arm64/boot/Image
 initrd=$L3/l1-initramfs.cpio
@@ -93,6 +94,7 @@ else
 	mach=(-M virt,virtualization=on,gic-version=3,iommu=smmuv3 -cpu max,pauth-impdef=on -smp 2 -m 3G)
 	append="console=ttyAMA0 panic=-1 l3.runs=$runs l3.limit=$(((limit - 40) / nruns))"
 	append+=" l3.mib=$mib l3.host_off=$host_off l3.host_mib=$host_mib l3.host_seed=$host_seed l3.edu_l1=1"
+	append+=" l3.probe=${L3_PROBE:-0}"
 fi
 l0=(qemu-system-aarch64 "${mach[@]}" -nodefaults -display none
 	-no-reboot -monitor none -serial "file:$log"

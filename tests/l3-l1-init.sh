@@ -82,10 +82,12 @@ fi
 
 QEMU=/usr/bin/qemu-system-aarch64
 echo "l1: qemu version=$($QEMU --version | head -n 1 | sed 's/ /_/g')"
-# What this binary offers: its SMMUv3/iommufd trace events, and the
-# accelerated SMMUv3's properties.
+# What this binary offers (l3.probe=1; each QEMU start costs seconds here):
+# its SMMUv3/iommufd trace events, and the accelerated SMMUv3's properties.
+if [ "$(arg l3.probe 0)" = 1 ]; then
 echo "l1: qemu trace-events $($QEMU -trace help 2>&1 | grep -E '^(smmuv3_accel|iommufd|smmuv3_cmdq)' | tr '\n' ' ')"
 $QEMU -M virt -device arm-smmuv3,help 2>&1 | sed 's/^/l1: qemu arm-smmuv3-prop /'
+fi
 
 # The trace events QEMU 11.1.3 is asked for: what iommufd was asked (every
 # backend call with its return), what the accelerated vSMMU installed, and
@@ -126,12 +128,17 @@ for RUN in $(arg l3.runs plain | tr , ' '); do
 	esac
 	STRACE=
 	case "$RUN" in *+strace*)
+		# Every syscall of QEMU stops it (no seccomp in this kernel):
+		# such a run is slower. Only ioctls on the -P files are logged.
 		STRACE="strace -f -qq -e trace=ioctl,openat -o /tmp/strace-$RUN.log"
 		for f in /dev/iommu /dev/vfio/* /dev/vfio/devices/*; do
 			[ -c "$f" ] && STRACE="$STRACE -P $f"
 		done ;;
 	esac
-	APPEND="console=ttyAMA0 acpi=force iommu.strict=1 panic=-1 l3.run=$RUN l3.off=$((k * MIB)) l3.mib=$MIB l3.seed=$((0x5eed00 + k)) l3.host_off=$(arg l3.host_off 224) l3.host_mib=$(arg l3.host_mib 0) l3.host_seed=$(arg l3.host_seed 0) l3.edu=$edu"
+	# quiet: every console byte is an exit to this QEMU (L2's log stays in
+	# its dmesg, which its /init greps); nowatchdog: L2's vCPU is a thread
+	# of a TCG guest, stalls of tens of seconds are the host's, not L2's.
+	APPEND="console=ttyAMA0 quiet nowatchdog acpi=force iommu.strict=1 panic=-1 l3.run=$RUN l3.off=$((k * MIB)) l3.mib=$MIB l3.seed=$((0x5eed00 + k)) l3.host_off=$(arg l3.host_off 224) l3.host_mib=$(arg l3.host_mib 0) l3.host_seed=$(arg l3.host_seed 0) l3.edu=$edu"
 	CMD="$STRACE $QEMU -M virt,gic-version=3 -accel kvm -cpu host -smp 1 $RAM
 -bios /usr/share/qemu-efi-aarch64/QEMU_EFI.fd -nodefaults -display none
 -no-reboot -monitor none -chardev file,id=con0,path=/tmp/l2-$RUN.log -serial chardev:con0
@@ -152,12 +159,13 @@ $TRACE -D /tmp/qtrace-$RUN.log"
 	tr -d '\r' </tmp/l2-$RUN.log | sed "s/^/L2[$RUN]| /"
 	# Every iommufd call with its return and every vSMMU STE install, in
 	# order; guest commands are counted (one line per opcode).
-	grep -E ':(iommufd_|smmuv3_accel_|smmuv3_propagate_event|smmuv3_cmdq_consume_error)' \
-		/tmp/qtrace-$RUN.log | grep -v iommufd_backend_invalidate_cache |
-		sed -E 's/^[0-9]+@[0-9.]+://' | head -n 400 | sed "s/^/l1: qtrace run=$RUN | /"
-	sed -nE 's/.*:smmuv3_cmdq_opcode <--- (\S+).*/\1/p' /tmp/qtrace-$RUN.log | sort | uniq -c |
+	# (lines are "EVENT args", or "PID@TIME:EVENT args" with -msg timestamp=on)
+	sed -E 's/^[0-9]+@[0-9.]+://' /tmp/qtrace-$RUN.log |
+		grep -E '^(iommufd_|smmuv3_accel_|smmuv3_propagate_event|smmuv3_cmdq_consume_error)' |
+		grep -v '^iommufd_backend_invalidate_cache' | head -n 400 | sed "s/^/l1: qtrace run=$RUN | /"
+	sed -nE 's/^([0-9]+@[0-9.]+:)?smmuv3_cmdq_opcode <--- ([A-Z_0-9]+).*/\2/p' /tmp/qtrace-$RUN.log | sort | uniq -c |
 		awk -v r="$RUN" '{print "l1: guest-cmd run=" r " opcode=" $2 " count=" $1}'
-	grep -cE ':iommufd_backend_invalidate_cache ' /tmp/qtrace-$RUN.log |
+	grep -cE '(^|:)iommufd_backend_invalidate_cache ' /tmp/qtrace-$RUN.log |
 		awk -v r="$RUN" '{print "l1: guest-cmd run=" r " opcode=HWPT_INVALIDATE-calls count=" $1}'
 	if [ -n "$STRACE" ]; then
 		sed "s/^/l1: strace run=$RUN | /" /tmp/strace-$RUN.log | head -n 400
