@@ -80,6 +80,8 @@ def trace_stats(path):
         "inval_vmid": collections.Counter(),      # vmid from range/asid/vmid invalidations
         "example": {},                            # (sid, stage) -> first translation
         "walk": collections.Counter(),            # stage of page-table leaves read
+        "leaf": {1: {}, 2: {}},                   # stage -> input page -> output page
+        "nested": [],                             # (sid, iova, translated), first ones
     }
     if not os.path.exists(path):
         return st
@@ -96,6 +98,8 @@ def trace_stats(path):
                 key = (int(d.get("sid", "0"), 16), int(d.get("stage", "0")))
                 st["translations"][key] += 1
                 st["example"].setdefault(key, (d.get("iova"), d.get("translated")))
+                if key[1] == 3 and len(st["nested"]) < 4096:
+                    st["nested"].append((key[0], int(d["iova"], 16), int(d["translated"], 16)))
             elif ev == "smmuv3_translate_abort":
                 st["aborts"][int(kv(rest).get("sid", "0"), 16)] += 1
             elif ev == "smmuv3_record_event":
@@ -109,7 +113,12 @@ def trace_stats(path):
                 if "vmid" in d:
                     st["inval_vmid"][(ev, d["vmid"])] += 1
             elif ev == "smmu_ptw_page_pte":
-                st["walk"][kv(rest).get("stage", "?")] += 1
+                d = kv(rest)
+                st["walk"][d.get("stage", "?")] += 1
+                m2 = re.search(r"page address = (0x[0-9a-f]+)", rest)
+                stage = int(d.get("stage", "0"))
+                if m2 and stage in (1, 2) and len(st["leaf"][stage]) < 200000:
+                    st["leaf"][stage][int(d["iova"], 16) >> 12] = int(m2.group(1), 16) >> 12
     return st
 
 
@@ -148,6 +157,59 @@ def check_l1(log, res):
                 f"L1's SMMU driver logged {nev[0] if nev else '?'} events for the unmapped DMA")
 
     return edu1
+
+
+def chain_check(res, st, sid, walked):
+    """One NVMe IOVA resolved through both stages, from L0's walk trace:
+    a stage-1 leaf IOVA -> IPA (the guest's tables) and a stage-2 leaf
+    IPA -> PA (L1's), ending where L0 says the translation went, with
+    IOVA, IPA and PA all different."""
+    if not walked:
+        res.add("SKIP", "l0.nvme-two-stage-walk",
+                "no page-table-walk trace (run with L0_TRACE_WALK=1)")
+        return
+    for s_, iova, out in st["nested"]:
+        if s_ != sid:
+            continue
+        ipa = st["leaf"][1].get(iova >> 12)
+        if ipa is None:
+            continue
+        pa = st["leaf"][2].get(ipa)
+        if pa is None or pa != out >> 12:
+            continue
+        ok = len({iova >> 12, ipa, pa}) == 3
+        res.add("PASS" if ok else "FAIL", "l0.nvme-two-stage-walk",
+                f"stream 0x{sid:x}: IOVA 0x{iova:x} -> IPA 0x{ipa << 12:x} (L2's stage 1) "
+                f"-> PA 0x{pa << 12:x} (L1's stage 2)")
+        return
+    res.add("FAIL", "l0.nvme-two-stage-walk",
+            f"no nested translation of stream 0x{sid:x} matched a stage-1 and a stage-2 leaf")
+
+
+def command_check(res, log, st, runs):
+    """Every invalidation L2's driver queued reached L0's SMMU, scoped to a
+    nest parent's VMID (non-zero: L1's own stage-1 domains use VMID 0)."""
+    guest = collections.Counter()
+    for run in runs:
+        if run.startswith("accel"):
+            for _, d in log.l1_lines("guest-cmd", run=run):
+                guest[d["opcode"]] += int(d["count"])
+    tlbi = {o: n for o, n in guest.items() if o.startswith("SMMU_CMD_TLBI")}
+    if not tlbi:
+        res.add("SKIP", "commands.guest-to-l0", "no accelerated run queued a TLBI")
+        return
+    l0 = collections.Counter()
+    for (ev, vmid), n in st["inval_vmid"].items():
+        if vmid != "0":
+            l0[vmid] += n
+    total = sum(tlbi.values())
+    got = sum(l0.values())
+    res.add("PASS" if got >= total else "FAIL", "commands.guest-to-l0",
+            f"L2's driver queued {total} TLBIs (" +
+            ", ".join(f"{o[9:]}={n}" for o, n in sorted(tlbi.items())) +
+            f"); L0's SMMU invalidated {got} times for VMIDs " +
+            (", ".join(f"{v}: {n}" for v, n in sorted(l0.items())) or "none") +
+            (f" ({got / total:.2f}x)" if total else ""))
 
 
 def main():
@@ -339,12 +401,14 @@ def main():
                 nested = by_stage.get(3, 0)
                 res.add("PASS" if nested else "FAIL", "l0.nvme-nested",
                         f"{nested} translations of stream 0x{sid:x} through both stages")
+                chain_check(res, st, sid, bool(st["walk"]))
         else:
             evs = {t: n for (t, s), n in st["events"].items() if s == sid}
             if edu1 or a.direct:
                 res.add("PASS" if evs else "FAIL", "l0.edu-fault",
                         f"L0's SMMU recorded for stream 0x{sid:x}: " +
                         (", ".join(f"{t} x{n}" for t, n in evs.items()) or "nothing"))
+    command_check(res, log, st, runs)
     meas.append("l0 commands " + " ".join(f"{o}={n}" for o, n in sorted(st["opcodes"].items())))
     meas.append("l0 invalidations_by_vmid " +
                 " ".join(f"{ev}:vmid{v}={n}" for (ev, v), n in sorted(st["inval_vmid"].items())))

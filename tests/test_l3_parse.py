@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Unit tests of scripts/l3-parse.py on a synthetic three-level run: the
+checks must pass on a good run and each must be able to fail.
+
+Run: python3 -m unittest discover -s tests -p 'test_*.py'
+"""
+import os
+import subprocess
+import tempfile
+import unittest
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PARSE = os.path.join(TOP, "scripts", "l3-parse.py")
+MIB = 2
+
+L1 = """\
+[    0.000000] Booting Linux on physical CPU 0x0000000000 [0x000f0510]
+l1: boot kernel=6.12.117+ uptime=3.06 cpus=2 mem_kib=3076324
+l1: kvm dev=1 el2=1 vhe=1
+l1: iommu dev_iommu=1 smmu_devices=2
+l1: vfio name=nvme bdf=0000:00:01.0 driver=vfio-pci group=0 cdev=vfio0
+l1: vfio name=edu bdf=0000:00:02.0 driver=vfio-pci group=1 cdev=vfio1
+l1: edu bound bdf=0000:00:02.0 group=1 id=0x010000ed
+l1: edu mapped src_iova=0x100000 dst_iova=0x200000 bytes=4096 landed=1 seconds=0.104
+l1: edu stale iova=0x300000 bytes=4096 before_unmap_landed=1 after_unmap_reached=0
+l1: edu result=pass
+l1: edu smmu_events=10
+{l1_extra}"""
+
+RUN = """\
+l1: run name={run} index={k} mode={mode} uptime=10.27
+l1: qemu run={run} rc=0 seconds=40 limit=100
+L2[{run}]| UEFI firmware
+L2[{run}]| \x1b[2Jl2: boot run={run} kernel=6.12.117+deb13-cloud-arm64 uptime=11.69 cpus=1
+L2[{run}]| l2: iommu smmu_devices={smmus} strict=1
+L2[{run}]| l2: nvme bdf=0000:00:01.0 group={group} domain={domain} size_mib=196
+L2[{run}]| l2: disk host-seeded offset_mib={host_off} bytes=4194304 mismatches=0 first_bad=-1 seconds=0.04 mib_s=92.4
+L2[{run}]| l2: disk write offset_mib={off} bytes={bytes} seed=0x5eed0{k} seconds=0.8 mib_s={wr}
+L2[{run}]| l2: disk readback offset_mib={off} bytes={bytes} mismatches={bad} first_bad=-1 seconds=0.8 mib_s={rd}
+L2[{run}]| l2: irq name=nvme0q0 count=10 chip=ITS-PCI-MSIX-0000:00:01.0
+L2[{run}]| l2: irq name=nvme0q1 count=179 chip=ITS-PCI-MSIX-0000:00:01.0
+{edu}L2[{run}]| l2: done rc=0 uptime=16.70
+l1: guest-cmd run={run} opcode=SMMU_CMD_TLBI_NH_VA count={nh_va}
+l1: after run={run} bdf=0000:00:01.0 driver=vfio-pci
+l1: after run={run} bdf=0000:00:02.0 driver=vfio-pci
+"""
+
+EDU = """\
+L2[{run}]| l2: edu bound bdf=0000:01:00.0 group=1 id=0x010000ed
+L2[{run}]| l2: edu result=pass
+L2[{run}]| l2: smmu events=10
+"""
+
+TRACE = """\
+smmuv3_cmdq_opcode <--- SMMU_CMD_TLBI_NH_VA
+smmuv3_translate_success smmuv3-iommu-memory-region-8-1 sid=0x8 iova=0x40a13000 translated=0x4a813000 perm=0x3 stage=1
+smmuv3_record_event SMMU_EVT_F_TRANSLATION sid=0x10
+smmu_ptw_page_pte stage=1 level=3 iova=0xfffff000 base@=0x1000 pte@=0x1008 pte=0x443 page address = 0x{ipa:x}
+smmu_ptw_page_pte stage=2 level=3 iova=0x{ipa:x} base@=0x2000 pte@=0x2008 pte=0x443 page address = 0x4b000000
+smmuv3_translate_success smmuv3-iommu-memory-region-8-1 sid=0x8 iova=0xfffff000 translated=0x4b000000 perm=0x3 stage=3
+{inval}"""
+
+
+class L3ParseTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.tool = os.path.join(cls.tmp.name, "l3_disk-host")
+        subprocess.run(["gcc", "-O2", "-o", cls.tool,
+                        os.path.join(TOP, "tests", "l3_disk.c")], check=True)
+
+    def run_parse(self, bad=0, l1_extra="", ipa=0x5a000000, l0_inval=3,
+                  nh_va=3, rc=0, write_image=True):
+        d = tempfile.mkdtemp(dir=self.tmp.name)
+        disk = os.path.join(d, "disk.img")
+        with open(disk, "wb") as f:
+            f.truncate((2 * MIB + 4) << 20)
+        tool = [self.tool]
+        subprocess.run(tool + ["write", disk, str(2 * MIB), "4", "0x4057"],
+                       check=True, capture_output=True)
+        for k in range(2):
+            if write_image:
+                subprocess.run(tool + ["write", disk, str(k * MIB), str(MIB),
+                                       hex(0x5eed00 + k)], check=True, capture_output=True)
+        log = L1.format(l1_extra=l1_extra)
+        for k, run in enumerate(("plain", "accel")):
+            plain = run == "plain"
+            log += RUN.format(run=run, k=k, mode=run, smmus=0 if plain else 1,
+                              group="none" if plain else "0",
+                              domain="none" if plain else "DMA",
+                              host_off=2 * MIB, off=k * MIB, bytes=MIB << 20,
+                              bad=bad if run == "accel" else 0,
+                              wr=80.0 if plain else 40.0, rd=100.0 if plain else 25.0,
+                              edu="" if plain else EDU.format(run=run),
+                              nh_va=0 if plain else nh_va)
+        log += "l1: done rc=0 uptime=200\n"
+        trace = TRACE.format(ipa=ipa, inval="smmuv3_range_inval vmid=1 asid=3 addr=0x0 "
+                             "tg=1 num_pages=0x1 ttl=3 leaf=1 stage=1\n" * l0_inval)
+        paths = {}
+        for name, text in (("serial.log", log), ("trace.log", trace)):
+            paths[name] = os.path.join(d, name)
+            with open(paths[name], "w") as f:
+                f.write(text)
+        out = subprocess.run(
+            ["python3", PARSE, "--log", paths["serial.log"], "--trace", paths["trace.log"],
+             "--disk", disk, "--disk-tool", self.tool, "--runs", "plain,accel",
+             "--mib", str(MIB), "--host-off-mib", str(2 * MIB), "--host-mib", "4",
+             "--host-seed", "0x4057", "--qemu-rc", str(rc), "--wall", "60",
+             "--limit", "240", "--measured", os.path.join(d, "measured.txt")],
+            capture_output=True, text=True, check=True).stdout
+        return out.splitlines()
+
+    def fails(self, lines):
+        return [ln.split()[1] for ln in lines if ln.startswith("FAIL")]
+
+    def test_good_run_passes(self):
+        lines = self.run_parse()
+        self.assertEqual(self.fails(lines), [])
+        self.assertIn("PASS l3:l0.nvme-two-stage-walk -- stream 0x8: IOVA 0xfffff000 -> "
+                      "IPA 0x5a000000 (L2's stage 1) -> PA 0x4b000000 (L1's stage 2)", lines)
+        self.assertTrue(any(ln.startswith("PASS l3:ratio.accel-vs-plain -- write 0.50x, read 0.25x")
+                            for ln in lines), lines)
+
+    def test_mismatch_fails(self):
+        self.assertIn("l3:accel.disk.readback", self.fails(self.run_parse(bad=7)))
+
+    def test_image_not_written_fails(self):
+        f = self.fails(self.run_parse(write_image=False))
+        self.assertIn("l3:plain.host-image", f)
+        self.assertIn("l3:accel.host-image", f)
+
+    def test_l1_warning_fails(self):
+        f = self.fails(self.run_parse(l1_extra="[   9.1] WARNING: CPU: 0 PID: 1 at x.c:1\n"))
+        self.assertIn("l3:l1.splat", f)
+
+    def test_one_stage_only_fails(self):
+        # the "IPA" is the IOVA itself: the guest's stage 1 did nothing
+        self.assertIn("l3:l0.nvme-two-stage-walk", self.fails(self.run_parse(ipa=0xfffff000)))
+
+    def test_lost_guest_command_fails(self):
+        self.assertIn("l3:commands.guest-to-l0", self.fails(self.run_parse(l0_inval=2)))
+
+    def test_hang_fails(self):
+        self.assertIn("l3:l0.exit", self.fails(self.run_parse(rc=124)))
+
+
+if __name__ == "__main__":
+    unittest.main()
