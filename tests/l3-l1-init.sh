@@ -10,7 +10,8 @@
 #            devices behind it, one nest parent
 # with options appended: "-memfd" (guest RAM from memory-backend-memfd,
 # which makes QEMU try IOMMU_IOAS_MAP_FILE), "+strace" (QEMU under strace,
-# its ioctls on /dev/iommu and the VFIO files logged).
+# its ioctls on /dev/iommu and the VFIO files logged; the run stops once the
+# guest runs).
 # Prints "l1: ..." lines (key=value); L2's console as "L2[RUN]| ...".
 # Other parameters: l3.limit (seconds per L2 run), l3.mib, l3.host_off,
 # l3.host_mib, l3.host_seed (the disk workload), l3.edu_l1 (1: run the edu
@@ -96,6 +97,49 @@ TRACE="-trace iommufd_* -trace smmuv3_accel_* -trace smmuv3_cmdq_opcode
 -trace smmuv3_cmdq_tlbi_* -trace smmuv3_cmdq_cfgi_* -trace smmuv3_cmdq_consume_error
 -trace smmuv3_propagate_event"
 
+# alive PID: the process exists and is not a zombie.
+alive() {
+	[ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"
+}
+
+# run_qemu: $CMD in its own session, with a deadline of $LIMIT seconds
+# (then the whole session and QEMU itself are killed: a hang must not leave
+# the devices busy for the next run). Under strace the run is stopped once
+# L2's console shows the guest running, or after l3.strace_limit seconds
+# (60): tracing every syscall at this depth is too slow for a whole run
+# (UEFI did not print its banner within 86 s), and the ioctls that set
+# iommufd up come first. Sets qrc: QEMU's exit status (strace's),
+# "stopped" (strace run) or "killed" (hung).
+run_qemu() {
+	local lead q end stopped=0 killed=0
+	rm -f "/tmp/qemu-$RUN.pid"
+	set -f
+	# shellcheck disable=SC2086
+	setsid $CMD -pidfile "/tmp/qemu-$RUN.pid" -append "$APPEND" >"/tmp/qemu-$RUN.out" 2>&1 &
+	lead=$!
+	set +f
+	end=$(( $(secs) + LIMIT ))
+	[ -n "$STRACE" ] && end=$(( $(secs) + $(arg l3.strace_limit 60) ))
+	while :; do
+		q=$(cat "/tmp/qemu-$RUN.pid" 2>/dev/null)
+		alive "$lead" || { [ -n "$q" ] && alive "$q"; } || break
+		if [ -n "$STRACE" ] && [ "$stopped" = 0 ] && [ -s "/tmp/l2-$RUN.log" ]; then
+			kill -TERM "$lead"
+			stopped=1
+		fi
+		if [ "$(secs)" -ge "$end" ] && [ "$killed" = 0 ]; then
+			kill -KILL -- "-$lead" 2>/dev/null
+			[ -n "$q" ] && kill -KILL "$q" 2>/dev/null
+			if [ -n "$STRACE" ]; then stopped=1; else killed=1; fi
+		fi
+		sleep 0.2
+	done
+	wait "$lead"
+	qrc=$?
+	[ "$stopped" = 1 ] && qrc=stopped
+	[ "$killed" = 1 ] && qrc=killed
+}
+
 LIMIT=$(arg l3.limit 120)
 MIB=$(arg l3.mib 64)
 k=0
@@ -149,11 +193,7 @@ $TRACE -D /tmp/qtrace-$RUN.log"
 	echo "$CMD -append \"$APPEND\"" | tr '\n' ' ' | sed "s/^/l1: cmdline run=$RUN | /"
 	echo
 	t0=$(secs)
-	set -f
-	# shellcheck disable=SC2086
-	timeout -s KILL "$LIMIT" $CMD -append "$APPEND" >/tmp/qemu-$RUN.out 2>&1
-	qrc=$?
-	set +f
+	run_qemu
 	echo "l1: qemu run=$RUN rc=$qrc seconds=$(( $(secs) - t0 )) limit=$LIMIT"
 	sed "s/^/l1: qemu-says run=$RUN | /" /tmp/qemu-$RUN.out | head -n 50
 	tr -d '\r' </tmp/l2-$RUN.log | sed "s/^/L2[$RUN]| /"
@@ -172,8 +212,9 @@ $TRACE -D /tmp/qtrace-$RUN.log"
 	fi
 	echo "l1: run-end name=$RUN uptime=$(up)"
 	# the devices are back with vfio-pci for the next run
+	q=$(cat "/tmp/qemu-$RUN.pid" 2>/dev/null)
 	for d in "$NVME" "$EDU"; do
-		echo "l1: after run=$RUN bdf=$d driver=$(basename "$(readlink /sys/bus/pci/devices/$d/driver 2>/dev/null)" 2>/dev/null)"
+		echo "l1: after run=$RUN bdf=$d driver=$(basename "$(readlink /sys/bus/pci/devices/$d/driver 2>/dev/null)" 2>/dev/null) qemu_alive=$([ -n "$q" ] && alive "$q" && echo 1 || echo 0)"
 	done
 	k=$((k + 1))
 done
