@@ -46,6 +46,11 @@ echo "l1: boot kernel=$(uname -r) uptime=$(up) cpus=$(grep -c ^processor /proc/c
 echo "l1: kvm dev=$([ -c /dev/kvm ] && echo 1 || echo 0) el2=$(dmesg | grep -c 'CPU(s) started at EL2') vhe=$(dmesg | grep -c 'VHE mode initialized')"
 echo "l1: iommu dev_iommu=$([ -c /dev/iommu ] && echo 1 || echo 0) smmu_devices=$(ls /sys/class/iommu 2>/dev/null | wc -l)"
 
+# From here on the console shows warnings and worse only (KERN_WARNING
+# and up: every splat), so that kernel lines (SMMU event dumps...) do not
+# cut this script's lines in two; dmesg keeps everything.
+dmesg -n 5
+
 find_pci() {
 	local d
 	for d in /sys/bus/pci/devices/*; do
