@@ -6,15 +6,17 @@
 #   l3-build.sh l2-initramfs  L2's initramfs: busybox, Debian modules, /init
 #   l3-build.sh l1-initramfs  L1's initramfs: busybox, QEMU 11.1.3 tree, L2's kernel and initramfs
 # The L1 kernel source is L1_KSRC (default build/linux, the patched tree;
-# set it to a clone at tag "base" to run the unpatched kernel). Outputs go
-# under build/l3/. Packages come from scripts/l3-fetch.sh.
+# set it to a clone at tag "base" to run the unpatched kernel), built in
+# L1_OUT (default build/l3/out/l1; give each source tree its own, so that
+# switching trees does not rebuild everything). Outputs go under build/l3/.
+# Packages come from scripts/l3-fetch.sh.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 L1_KSRC=${L1_KSRC:-$TREE}
 L3=$BUILD/l3
-L1OUT=$L3/out/l1
+L1OUT=${L1_OUT:-$L3/out/l1}
 mkdir -p "$L3"
 
 build_kernel() {

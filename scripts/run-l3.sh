@@ -4,7 +4,7 @@
 # Boot the three-level machine once and parse what it did:
 #   L0  this x86 machine's QEMU 10 (TCG): virt at EL2, nested SMMUv3, an
 #       emulated NVMe disk (a raw image here) and an edu device
-#   L1  the kernel under test with KVM (build/l3/out/l1), running Debian's
+#   L1  the kernel under test with KVM (L1_OUT, default build/l3/out/l1), running Debian's
 #       QEMU 11.1.3 from its initramfs, the NVMe and edu bound to vfio-pci
 #   L2  Debian's stock 6.12 cloud kernel, UEFI + ACPI, strict DMA API
 #
@@ -37,7 +37,7 @@ fi
 runs=${1:-plain,accel}
 limit=${2:-240}
 L3=$BUILD/l3
-image=$L3/out/l1/arch/arm64/boot/Image
+image=${L1_OUT:-$L3/out/l1}/arch/arm64/boot/Image
 initrd=$L3/l1-initramfs.cpio
 disk=$L3/disk.img
 mib=${L3_MIB:-64}
@@ -92,7 +92,16 @@ if [ "$direct" = 1 ]; then
 	append+=" l3.host_off=$host_off l3.host_mib=$host_mib l3.host_seed=$host_seed l3.edu=1"
 else
 	mach=(-M virt,virtualization=on,gic-version=3,iommu=smmuv3 -cpu max,pauth-impdef=on -smp 2 -m 3G)
-	append="console=ttyAMA0 panic=-1 l3.runs=$runs l3.limit=$(((limit - 40) / nruns))"
+	# arm_smmu_v3.nesting_canwbs=1: L1 boots with a device tree, and
+	# QEMU's SMMUv3 has no S2FWB; the kernel under test then allows a
+	# guest-owned stage 1 (IOMMU_VIOMMU_ALLOC) only on the administrator's
+	# word that the root complex forces write-back accesses (IORT CANWBS on
+	# ACPI machines). That holds here: L0's QEMU models no caches, so its
+	# devices' DMA is coherent whatever attributes L2's stage 1 gives it.
+	# Without it VIOMMU_ALLOC fails with EOPNOTSUPP, as it should. The
+	# unpatched kernel has no such parameter and ignores it.
+	append="console=ttyAMA0 panic=-1 arm_smmu_v3.nesting_canwbs=1"
+	append+=" l3.runs=$runs l3.limit=$(((limit - 40) / nruns))"
 	append+=" l3.mib=$mib l3.host_off=$host_off l3.host_mib=$host_mib l3.host_seed=$host_seed l3.edu_l1=1"
 	append+=" l3.probe=${L3_PROBE:-0}"
 fi
