@@ -232,7 +232,8 @@ def main():
                     help="L2 booted by L0 itself (no L1): its console is the serial log")
     a = ap.parse_args()
 
-    res = Results("l3")
+    # no plan.conf for this machine: every check says PASS or FAIL itself
+    res = Results("l3", plan=None, boot="l3")
     meas = []
     log = Log(a.log, direct=a.direct)
     runs = [r for r in a.runs.split(",") if r]
