@@ -5,6 +5,7 @@
  * runs it: L2 behind its vSMMUv3, or L1 behind L0's SMMUv3.
  *
  *   l3_edu BDF
+ *   l3_edu --bar BDF IOVA
  *
  * The device must already be bound to vfio-pci. DMAs, each polled with a
  * deadline:
@@ -19,6 +20,12 @@
  *   3. never:    RAM at an IOVA never mapped -> edu buffer (64 bytes, which
  *                keeps the number of events the SMMU records small); the
  *                IOMMU refuses it and the kernel logs translation events.
+ * With --bar, the device is driven through its sysfs BAR and config space,
+ * without VFIO (nothing attaches it to a domain): bus mastering on, one
+ * 64-byte DMA from the edu buffer to IOVA, bus mastering restored. In L1,
+ * after L2's VMM is gone, it shows where the device's DMA goes then: the
+ * IOVA that L2's mapping gave it must reach nothing (L0's SMMU records a
+ * fault, no translation).
  * Output: "l2: edu ..." lines (the prefix names the level that runs it
  * by default; L3_EDU_PREFIX overrides it).
  */
@@ -133,6 +140,40 @@ static int unmap(int container, uint64_t iova, uint64_t len)
 	return ioctl(container, VFIO_IOMMU_UNMAP_DMA, &u) || u.size != len ? -1 : 0;
 }
 
+/* One DMA, edu buffer -> IOVA, through the sysfs BAR and config space. */
+static int bar_dma(const char *bdf, uint64_t iova)
+{
+	char path[PATH_MAX];
+	uint16_t cmd, on;
+	double secs;
+	int res, cfg, rc;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", bdf);
+	res = open(path, O_RDWR | O_SYNC);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	cfg = open(path, O_RDWR);
+	if (res < 0 || cfg < 0) {
+		out("bar result=fail step=open errno=%d", errno);
+		return 1;
+	}
+	bar = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, res, 0);
+	if (bar == MAP_FAILED || pread(cfg, &cmd, 2, 4) != 2) {
+		out("bar result=fail step=map errno=%d", errno);
+		return 1;
+	}
+	on = cmd | 0x6;		/* memory space, bus master */
+	if (pwrite(cfg, &on, 2, 4) != 2) {
+		out("bar result=fail step=bus-master errno=%d", errno);
+		return 1;
+	}
+	rc = dma(EDU_BUF, iova, 64, 1, &secs);
+	if (pwrite(cfg, &cmd, 2, 4) != 2)
+		rc = -1;
+	out("bar bdf=%s id=0x%08x iova=0x%" PRIx64 " bytes=64 done=%d seconds=%.3f",
+	    bdf, rd32(EDU_ID), iova, !rc, rc ? 0 : secs);
+	return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	char path[PATH_MAX], link[PATH_MAX];
@@ -144,12 +185,14 @@ int main(int argc, char **argv)
 	double secs;
 	ssize_t len;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s BDF\n", argv[0]);
-		return 2;
-	}
 	if (getenv("L3_EDU_PREFIX"))
 		prefix = getenv("L3_EDU_PREFIX");
+	if (argc == 4 && !strcmp(argv[1], "--bar"))
+		return bar_dma(argv[2], strtoull(argv[3], NULL, 0));
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s BDF | --bar BDF IOVA\n", argv[0]);
+		return 2;
+	}
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", argv[1]);
 	len = readlink(path, link, sizeof(link) - 1);
