@@ -19,7 +19,8 @@
 # L0's SMMUv3: the L2 half checked without L1, and the reference counts of
 # Debian's driver on one SMMU level.
 # Environment: L0_TRACE_WALK=1 adds L0's page-table-walk trace
-# (smmu_ptw_page_pte: every stage-1 and stage-2 leaf read), L3_MIB (64),
+# (smmu_ptw_page_pte, smmu_ptw_block_pte: every stage-1 and stage-2 leaf
+# read), L3_MIB (64),
 # L3_PROBE=1 (L1 lists QEMU 11.1.3's trace events and arm-smmuv3 properties).
 # Outputs (NAME: l3, or l3-direct): build/l3/logs/NAME-serial.log,
 # NAME-trace.log, NAME-cmdline.txt; build/l3/results/NAME.txt (one
@@ -75,8 +76,10 @@ truncate -s "${size_mib}M" "$disk"
 
 # L0's view: every command its SMMU consumed, the VMID/ASID scope of each
 # invalidation, every successful translation (stream, input address, output
-# address, stage), every event recorded.
-l0trace=(-trace smmuv3_cmdq_opcode -trace smmuv3_translate_success
+# address, stage), every event recorded; and each byte L1 writes to its
+# console (pl011_write), which places L1's "l1: ..." lines (a run's start
+# and end, the DMA after teardown) among them.
+l0trace=(-trace pl011_write -trace smmuv3_cmdq_opcode -trace smmuv3_translate_success
 	-trace smmuv3_translate_abort -trace smmuv3_range_inval
 	-trace smmuv3_cmdq_tlbi_nh -trace smmuv3_cmdq_tlbi_nh_asid
 	-trace smmuv3_cmdq_tlbi_s12_vmid -trace smmuv3_cmdq_tlbi_nsnh
@@ -84,7 +87,7 @@ l0trace=(-trace smmuv3_cmdq_opcode -trace smmuv3_translate_success
 	-trace smmu_iotlb_inv_vmid_s1 -trace smmuv3_cmdq_cfgi_ste
 	-trace smmuv3_cmdq_cfgi_cd -trace smmuv3_record_event
 	-trace smmuv3_cmdq_consume_error)
-[ "${L0_TRACE_WALK:-0}" = 1 ] && l0trace+=(-trace smmu_ptw_page_pte)
+[ "${L0_TRACE_WALK:-0}" = 1 ] && l0trace+=(-trace smmu_ptw_page_pte -trace smmu_ptw_block_pte)
 
 if [ "$direct" = 1 ]; then
 	mach=(-M virt,gic-version=3,iommu=smmuv3 -cpu max,pauth-impdef=on -smp 1 -m 1G -bios "$efi")

@@ -44,7 +44,7 @@ finish() {
 
 echo "l1: boot kernel=$(uname -r) uptime=$(up) cpus=$(grep -c ^processor /proc/cpuinfo) mem_kib=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
 echo "l1: kvm dev=$([ -c /dev/kvm ] && echo 1 || echo 0) el2=$(dmesg | grep -c 'CPU(s) started at EL2') vhe=$(dmesg | grep -c 'VHE mode initialized')"
-echo "l1: iommu dev_iommu=$([ -c /dev/iommu ] && echo 1 || echo 0) smmu_devices=$(ls /sys/class/iommu 2>/dev/null | wc -l)"
+echo "l1: iommu dev_iommu=$([ -c /dev/iommu ] && echo 1 || echo 0) smmu_devices=$(ls /sys/class/iommu 2>/dev/null | wc -l) nesting_canwbs=$(cat /sys/module/arm_smmu_v3/parameters/nesting_canwbs 2>/dev/null || echo none)"
 
 # From here on the console shows warnings and worse only (KERN_WARNING
 # and up: every splat), so that kernel lines (SMMU event dumps...) do not
@@ -97,10 +97,13 @@ fi
 
 # The trace events QEMU 11.1.3 is asked for: what iommufd was asked (every
 # backend call with its return), what the accelerated vSMMU installed, and
-# every command the guest's driver queued.
+# every command the guest's driver queued; and each byte L2 writes to its
+# console (pl011_write), which places L2's own lines among them: the guest
+# commands of the disk workload are those between its "l2: disk
+# workload-start" and "l2: disk readback" lines.
 TRACE="-trace iommufd_* -trace smmuv3_accel_* -trace smmuv3_cmdq_opcode
 -trace smmuv3_cmdq_tlbi_* -trace smmuv3_cmdq_cfgi_* -trace smmuv3_cmdq_consume_error
--trace smmuv3_propagate_event"
+-trace smmuv3_propagate_event -trace pl011_write"
 
 # alive PID: the process exists and is not a zombie.
 alive() {
@@ -143,6 +146,84 @@ run_qemu() {
 	qrc=$?
 	[ "$stopped" = 1 ] && qrc=stopped
 	[ "$killed" = 1 ] && qrc=killed
+}
+
+# guest_cmds: from QEMU's trace of run $RUN, the commands L2's driver
+# queued (smmuv3_cmdq_opcode) per phase of L2's run: "boot" until L2 prints
+# "l2: disk workload-start", "workload" until "l2: disk readback", "after"
+# (the edu tests, power-off); and QEMU's IOMMU_HWPT_INVALIDATE calls per
+# phase with their commands (entry_num), commands done (done_num) and
+# results; and the events QEMU gave L2's vSMMU (smmuv3_propagate_event).
+# Prints "l1: guest-cmd run=R phase=P opcode=O count=N", "l1: guest-inv
+# run=R phase=P calls=N entries=N done=N rc=RC" and "l1: guest-event run=R
+# phase=P type=T sid=S count=N".
+guest_cmds() {
+	awk -v r="$RUN" '
+	function hex(s,  i, n) {
+		s = tolower(s)
+		sub(/^0x/, "", s)
+		n = 0
+		for (i = 1; i <= length(s); i++)
+			n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+		return n
+	}
+	function kv(k,  m) {
+		if (match($0, k "=[0-9]+"))
+			return substr($0, RSTART + length(k) + 1, RLENGTH - length(k) - 1)
+		return 0
+	}
+	BEGIN { phase = "boot"; line = "" }
+	{ sub(/^[0-9]+@[0-9.]+:/, "") }
+	$1 == "pl011_write" && $NF == "DR" {
+		v = hex($5) % 256
+		if (v == 10) {
+			if (line ~ /l2: disk workload-start/) phase = "workload"
+			else if (line ~ /l2: disk readback/) phase = "after"
+			line = ""
+		} else if (v >= 32 && v < 127)
+			line = line sprintf("%c", v)
+		next
+	}
+	$1 == "smmuv3_cmdq_opcode" { n[phase " " $3]++; next }
+	$1 == "smmuv3_propagate_event" { ev[phase " " $2 " " $3]++; next }
+	$1 == "iommufd_backend_invalidate_cache" {
+		rc = $NF
+		gsub(/[()]/, "", rc)
+		k = phase " " rc
+		calls[k]++
+		ent[k] += kv("entry_num")
+		dn[k] += kv("done_num")
+		next
+	}
+	END {
+		for (k in n) {
+			split(k, a, " ")
+			print "l1: guest-cmd run=" r " phase=" a[1] " opcode=" a[2] " count=" n[k]
+		}
+		for (k in calls) {
+			split(k, a, " ")
+			print "l1: guest-inv run=" r " phase=" a[1] " calls=" calls[k] " entries=" ent[k] " done=" dn[k] " rc=" a[2]
+		}
+		for (k in ev) {
+			split(k, a, " ")
+			print "l1: guest-event run=" r " phase=" a[1] " type=" a[2] " " a[3] " count=" ev[k]
+		}
+	}' "/tmp/qtrace-$RUN.log"
+}
+
+# teardown_dma: once QEMU has exited, edu (which L2 had behind its vIOMMU)
+# is back with vfio-pci here and unused; driven through its sysfs BAR, it
+# DMAs to the IOVA where L2's mapping landed its data (l3_edu's IOVA_DST).
+# L0's trace, between this function's two lines, must show no translation
+# for edu's stream, and L1's driver logs the fault (L1's own domain for
+# the device maps nothing).
+teardown_dma() {
+	local ev0 ev1
+	ev0=$(dmesg | grep -c 'event 0x.. received')
+	echo "l1: teardown-dma run=$RUN start bdf=$EDU group_type=$(cat /sys/bus/pci/devices/$EDU/iommu_group/type 2>/dev/null) driver=$(basename "$(readlink /sys/bus/pci/devices/$EDU/driver 2>/dev/null)" 2>/dev/null)"
+	L3_EDU_PREFIX=l1 /bin/l3_edu --bar "$EDU" 0x200000
+	ev1=$(dmesg | grep -c 'event 0x.. received')
+	echo "l1: teardown-dma run=$RUN end l1_smmu_events=$((ev1 - ev0))"
 }
 
 LIMIT=$(arg l3.limit 120)
@@ -194,6 +275,7 @@ for RUN in $(arg l3.runs plain | tr , ' '); do
 $DEVS
 -kernel /l2/Image -initrd /l2/initramfs.cpio
 $TRACE -D /tmp/qtrace-$RUN.log"
+	ev0=$(dmesg | grep -c 'event 0x.. received')
 	echo "l1: run name=$RUN index=$k mode=$mode uptime=$(up)"
 	echo "$CMD -append \"$APPEND\"" | tr '\n' ' ' | sed "s/^/l1: cmdline run=$RUN | /"
 	echo
@@ -208,19 +290,17 @@ $TRACE -D /tmp/qtrace-$RUN.log"
 	sed -E 's/^[0-9]+@[0-9.]+://' /tmp/qtrace-$RUN.log |
 		grep -E '^(iommufd_|smmuv3_accel_|smmuv3_propagate_event|smmuv3_cmdq_consume_error)' |
 		grep -v '^iommufd_backend_invalidate_cache' | head -n 400 | sed "s/^/l1: qtrace run=$RUN | /"
-	sed -nE 's/^([0-9]+@[0-9.]+:)?smmuv3_cmdq_opcode <--- ([A-Z_0-9]+).*/\2/p' /tmp/qtrace-$RUN.log | sort | uniq -c |
-		awk -v r="$RUN" '{print "l1: guest-cmd run=" r " opcode=" $2 " count=" $1}'
-	grep -cE '(^|:)iommufd_backend_invalidate_cache ' /tmp/qtrace-$RUN.log |
-		awk -v r="$RUN" '{print "l1: guest-cmd run=" r " opcode=HWPT_INVALIDATE-calls count=" $1}'
+	guest_cmds
 	if [ -n "$STRACE" ]; then
 		sed "s/^/l1: strace run=$RUN | /" /tmp/strace-$RUN.log | head -n 400
 	fi
-	echo "l1: run-end name=$RUN uptime=$(up)"
+	echo "l1: run-end name=$RUN uptime=$(up) l1_smmu_events=$(( $(dmesg | grep -c 'event 0x.. received') - ev0 ))"
 	# the devices are back with vfio-pci for the next run
 	q=$(cat "/tmp/qemu-$RUN.pid" 2>/dev/null)
 	for d in "$NVME" "$EDU"; do
 		echo "l1: after run=$RUN bdf=$d driver=$(basename "$(readlink /sys/bus/pci/devices/$d/driver 2>/dev/null)" 2>/dev/null) qemu_alive=$([ -n "$q" ] && alive "$q" && echo 1 || echo 0)"
 	done
+	[ "$edu" = 1 ] && teardown_dma
 	k=$((k + 1))
 done
 

@@ -22,7 +22,7 @@
  * read from the wrong place never passes.
  *
  * Output: one "l2: disk ..." line per phase ("host: disk ..." for write and
- * verify), key=value pairs.
+ * verify), key=value pairs; "l2: disk workload-start" just before step 2.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -169,6 +169,12 @@ int main(int argc, char **argv)
 	if (strtoull(argv[7], NULL, 0))
 		rc |= verify(fd, "host-seeded", strtoull(argv[6], NULL, 0),
 			     strtoull(argv[7], NULL, 0), strtoull(argv[8], NULL, 0), buf);
+	/* Marks where the write/read workload starts in the VMM's trace,
+	 * which records the console's bytes (pl011_write) among the guest's
+	 * commands. */
+	printf("l2: disk workload-start offset_mib=%" PRIu64 " mib=%" PRIu64 "\n",
+	       off, mib);
+	fflush(stdout);
 	if (write_region(fd, off, mib, seed, buf))
 		return 1;
 	rc |= verify(fd, "readback", off, mib, seed, buf);
