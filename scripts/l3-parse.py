@@ -71,55 +71,135 @@ class Log:
         return [(ln, kv(ln)) for ln in self.l2.get(run, []) if ln.startswith(pre)]
 
 
+class Window:
+    """What L0's SMMU did during one stretch of the run."""
+
+    def __init__(self):
+        self.opcodes = collections.Counter()
+        self.cmds = []                                # [opcode, {detail}], in order
+        self.translations = collections.Counter()     # (sid, stage)
+        self.example = {}                             # (sid, stage) -> first (iova, out)
+        self.aborts = collections.Counter()           # sid
+        self.events = collections.Counter()           # (type, sid)
+        self.inval_vmid = collections.Counter()       # (event, vmid)
+        self.nested = []                              # (sid, iova, out), first ones
+        self.walk = collections.Counter()             # stage -> leaves read
+        self.leaf = {1: {}, 2: {}}                    # stage -> input page -> output page
+        self.blocks = {1: [], 2: []}                  # stage -> (input base, output base, size)
+
+    def out_page(self, stage, page):
+        """The output page of an input page at a stage, from the leaves read."""
+        if page in self.leaf[stage]:
+            return self.leaf[stage][page]
+        for base, out, size in self.blocks[stage]:
+            if base <= page << 12 < base + size:
+                return (out + (page << 12) - base) >> 12
+        return None
+
+
+# The L1 console lines (rebuilt from L0's pl011_write trace) that open and
+# close the trace's windows: "l1: run name=R", "l1: run-end name=R",
+# "l1: teardown-dma run=R start|end".
+MARKS = [
+    (re.compile(r"^l1: run name=(\S+)"), "run:{}", True),
+    (re.compile(r"^l1: run-end name=(\S+)"), "run:{}", False),
+    (re.compile(r"^l1: teardown-dma run=(\S+) start"), "teardown:{}", True),
+    (re.compile(r"^l1: teardown-dma run=(\S+) end"), "teardown:{}", False),
+]
+
+# The trace events that say what a command did, with the fields kept.
+CMD_DETAIL = {
+    "smmuv3_range_inval": ("vmid", "asid", "addr", "num_pages", "stage"),
+    "smmu_iotlb_inv_asid_vmid": ("asid", "vmid"),
+    "smmuv3_cmdq_tlbi_nh": ("vmid",),
+    "smmuv3_cmdq_tlbi_s12_vmid": ("vmid",),
+    "smmuv3_cmdq_cfgi_cd": ("sid",),
+}
+
+
 def trace_stats(path):
-    st = {
-        "opcodes": collections.Counter(),
-        "translations": collections.Counter(),   # (sid, stage)
-        "aborts": collections.Counter(),          # sid
-        "events": collections.Counter(),          # (type, sid)
-        "inval_vmid": collections.Counter(),      # vmid from range/asid/vmid invalidations
-        "example": {},                            # (sid, stage) -> first translation
-        "walk": collections.Counter(),            # stage of page-table leaves read
-        "leaf": {1: {}, 2: {}},                   # stage -> input page -> output page
-        "nested": [],                             # (sid, iova, translated), first ones
-    }
+    """L0's trace: the whole of it ("all") and one Window per stretch that
+    L1's console lines mark ("run:R", "teardown:R")."""
+    wins = collections.defaultdict(Window)
+    active = {"all"}
+    con = []
     if not os.path.exists(path):
-        return st
+        return wins
     with open(path, errors="replace") as f:
         for line in f:
             m = TRACE_RE.match(line.strip())
             if not m:
                 continue
             ev, rest = m.groups()
+            if ev == "pl011_write":
+                if not rest.endswith("reg DR"):
+                    continue
+                c = int(rest.split()[3], 16) & 0xff
+                if c != 10:
+                    if 32 <= c < 127:
+                        con.append(chr(c))
+                    continue
+                text = "".join(con)
+                con = []
+                for rx, name, opens in MARKS:
+                    mm = rx.match(text)
+                    if mm:
+                        (active.add if opens else active.discard)(name.format(mm.group(1)))
+                continue
+            ws = [wins[n] for n in active]
             if ev == "smmuv3_cmdq_opcode":
-                st["opcodes"][rest.replace("<---", "").strip()] += 1
+                op = rest.replace("<---", "").strip()
+                for w in ws:
+                    w.opcodes[op] += 1
+                    w.cmds.append([op, {}])
+            elif ev in CMD_DETAIL:
+                d = kv(rest)
+                det = {k: d[k] for k in CMD_DETAIL[ev] if k in d}
+                if "streamid" in d:
+                    det["sid"] = d["streamid"]
+                for w in ws:
+                    if w.cmds:
+                        w.cmds[-1][1].update(det)
+                    if "vmid" in d:
+                        w.inval_vmid[(ev, d["vmid"])] += 1
+            elif ev == "smmuv3_cmdq_cfgi_ste":
+                sid = rest.split("=")[-1].strip()
+                for w in ws:
+                    if w.cmds:
+                        w.cmds[-1][1]["sid"] = sid
             elif ev == "smmuv3_translate_success":
                 d = kv(rest)
                 key = (int(d.get("sid", "0"), 16), int(d.get("stage", "0")))
-                st["translations"][key] += 1
-                st["example"].setdefault(key, (d.get("iova"), d.get("translated")))
-                if key[1] == 3 and len(st["nested"]) < 4096:
-                    st["nested"].append((key[0], int(d["iova"], 16), int(d["translated"], 16)))
+                for w in ws:
+                    w.translations[key] += 1
+                    w.example.setdefault(key, (d.get("iova"), d.get("translated")))
+                    if key[1] == 3 and len(w.nested) < 4096:
+                        w.nested.append((key[0], int(d["iova"], 16), int(d["translated"], 16)))
             elif ev == "smmuv3_translate_abort":
-                st["aborts"][int(kv(rest).get("sid", "0"), 16)] += 1
+                sid = int(kv(rest).get("sid", "0"), 16)
+                for w in ws:
+                    w.aborts[sid] += 1
             elif ev == "smmuv3_record_event":
                 parts = rest.split()
-                st["events"][(parts[0] if parts else "?",
-                              int(kv(rest).get("sid", "0"), 16))] += 1
-            elif ev in ("smmuv3_range_inval", "smmu_iotlb_inv_asid_vmid",
-                        "smmuv3_cmdq_tlbi_nh", "smmuv3_cmdq_tlbi_s12_vmid",
-                        "smmu_iotlb_inv_vmid", "smmu_iotlb_inv_vmid_s1"):
+                key = (parts[0] if parts else "?", int(kv(rest).get("sid", "0"), 16))
+                for w in ws:
+                    w.events[key] += 1
+            elif ev in ("smmu_ptw_page_pte", "smmu_ptw_block_pte"):
                 d = kv(rest)
-                if "vmid" in d:
-                    st["inval_vmid"][(ev, d["vmid"])] += 1
-            elif ev == "smmu_ptw_page_pte":
-                d = kv(rest)
-                st["walk"][d.get("stage", "?")] += 1
-                m2 = re.search(r"page address = (0x[0-9a-f]+)", rest)
                 stage = int(d.get("stage", "0"))
-                if m2 and stage in (1, 2) and len(st["leaf"][stage]) < 200000:
-                    st["leaf"][stage][int(d["iova"], 16) >> 12] = int(m2.group(1), 16) >> 12
-    return st
+                m2 = re.search(r"(page|block) address = (0x[0-9a-f]+)", rest)
+                m3 = re.search(r"block size = (\d+) MiB", rest)
+                for w in ws:
+                    w.walk[d.get("stage", "?")] += 1
+                    if not m2 or stage not in (1, 2) or "iova" not in d:
+                        continue
+                    iova, out = int(d["iova"], 16), int(m2.group(2), 16)
+                    if m2.group(1) == "page" and len(w.leaf[stage]) < 200000:
+                        w.leaf[stage][iova >> 12] = out >> 12
+                    elif m3 and len(w.blocks[stage]) < 20000:
+                        size = int(m3.group(1)) << 20
+                        w.blocks[stage].append((iova & ~(size - 1), out & ~(size - 1), size))
+    return wins
 
 
 def disk_check(tool, disk, off, mib, seed):
@@ -159,57 +239,171 @@ def check_l1(log, res):
     return edu1
 
 
-def chain_check(res, st, sid, walked):
-    """One NVMe IOVA resolved through both stages, from L0's walk trace:
-    a stage-1 leaf IOVA -> IPA (the guest's tables) and a stage-2 leaf
-    IPA -> PA (L1's), ending where L0 says the translation went, with
+def chain_check(res, w, sid, run):
+    """One NVMe IOVA resolved through both stages, from L0's walk trace in
+    the run's window: a stage-1 leaf IOVA -> IPA (L2's tables) and a stage-2
+    leaf IPA -> PA (L1's), ending where L0 says the translation went, with
     IOVA, IPA and PA all different."""
-    if not walked:
-        res.add("SKIP", "l0.nvme-two-stage-walk",
-                "no page-table-walk trace (run with L0_TRACE_WALK=1)")
+    name = f"{run}.l0.nvme-two-stage-walk"
+    if not w.walk:
+        res.add("SKIP", name, "no page-table-walk trace (run with L0_TRACE_WALK=1)")
         return
-    for s_, iova, out in st["nested"]:
+    same = None
+    for s_, iova, out in w.nested:
         if s_ != sid:
             continue
-        ipa = st["leaf"][1].get(iova >> 12)
+        ipa = w.out_page(1, iova >> 12)
         if ipa is None:
             continue
-        pa = st["leaf"][2].get(ipa)
+        pa = w.out_page(2, ipa)
         if pa is None or pa != out >> 12:
             continue
-        ok = len({iova >> 12, ipa, pa}) == 3
-        res.add("PASS" if ok else "FAIL", "l0.nvme-two-stage-walk",
+        if len({iova >> 12, ipa, pa}) < 3:
+            same = same or (iova, ipa, pa)
+            continue
+        res.add("PASS", name,
                 f"stream 0x{sid:x}: IOVA 0x{iova:x} -> IPA 0x{ipa << 12:x} (L2's stage 1) "
-                f"-> PA 0x{pa << 12:x} (L1's stage 2)")
+                f"-> PA 0x{pa << 12:x} (L1's stage 2), as L0 translated it (0x{out:x})")
         return
-    res.add("FAIL", "l0.nvme-two-stage-walk",
+    if same:
+        res.add("FAIL", name, f"stream 0x{sid:x}: IOVA 0x{same[0]:x} -> IPA 0x{same[1] << 12:x} "
+                f"-> PA 0x{same[2] << 12:x}: not three different addresses")
+        return
+    res.add("FAIL", name,
             f"no nested translation of stream 0x{sid:x} matched a stage-1 and a stage-2 leaf")
 
 
-def command_check(res, log, st, runs):
-    """Every invalidation L2's driver queued reached L0's SMMU, scoped to a
-    nest parent's VMID (non-zero: L1's own stage-1 domains use VMID 0)."""
+# A guest's invalidation commands (as QEMU's trace names them) and what the
+# host must send L0's SMMU for each, always for the nest parent's VMID.
+GUEST_TO_L0 = [
+    ("TLBI_NH_VA", ["SMMU_CMD_TLBI_NH_VA"], "SMMU_CMD_TLBI_NH_VA"),
+    ("TLBI_NH_VAA", ["SMMU_CMD_TLBI_NH_VAA"], "SMMU_CMD_TLBI_NH_VAA"),
+    ("TLBI_NH_ASID", ["SMMU_CMD_TLBI_NH_ASID"], "SMMU_CMD_TLBI_NH_ASID"),
+    # "all" of a guest is all of its VMID, never all of the SMMU
+    ("TLBI_NH_ALL", ["SMMU_CMD_TLBI_NH_ALL", "SMMU_CMD_TLBI_NSNH_ALL"], "SMMU_CMD_TLBI_NH_ALL"),
+    ("CFGI_CD", ["SMMU_CMD_CFGI_CD", "SMMU_CMD_CFGI_CD_ALL"], None),
+]
+
+
+def classify_l0(w, sids):
+    """L0's commands in a run's window, by what caused them: for the nest
+    parent's VMID (vmid != 0: L1's own stage-1 domains use VMID 0), the
+    guest's forwarded TLBIs, and the TLBI_NH_ALL that the host adds to each
+    of its own stage-2 changes (after TLBI_S2_IPA, in the same batch); CD
+    invalidations of the assigned streams; and the rest by opcode."""
+    cls = collections.Counter()
+    vmids = collections.Counter()
+    prev = None
+    for op, d in w.cmds:
+        vmid = d.get("vmid")
+        if op == "SMMU_CMD_SYNC":
+            cls["SYNC"] += 1
+            continue
+        if vmid is not None and vmid != "0":
+            vmids[vmid] += 1
+            if op == "SMMU_CMD_TLBI_NH_ALL" and prev == "SMMU_CMD_TLBI_S2_IPA":
+                cls["host:NH_ALL-after-S2_IPA"] += 1
+            elif op in ("SMMU_CMD_TLBI_NH_VA", "SMMU_CMD_TLBI_NH_VAA",
+                        "SMMU_CMD_TLBI_NH_ASID", "SMMU_CMD_TLBI_NH_ALL"):
+                cls["vmid:" + op] += 1
+            else:
+                cls["host:" + op[9:]] += 1
+        elif op in ("SMMU_CMD_CFGI_CD", "SMMU_CMD_CFGI_CD_ALL") and \
+                d.get("sid") is not None and int(d["sid"], 16) in sids:
+            cls["sid:" + op] += 1
+        elif op == "SMMU_CMD_TLBI_NSNH_ALL":
+            cls["NSNH_ALL"] += 1
+        else:
+            cls["other:" + op[9:] + ("" if vmid is None else f"(vmid {vmid})")] += 1
+        prev = op
+    return cls, vmids
+
+
+def command_check(res, log, w, run, sids, mib, meas):
+    """Every invalidation L2's driver queued (QEMU 11.1.3's trace in L1)
+    reached L0's SMMU (its trace in the run's window) once, scoped to the
+    nest parent's VMID or to the device's own stream, and whatever else L0
+    consumed is accounted for."""
     guest = collections.Counter()
-    for run in runs:
-        if run.startswith("accel"):
-            for _, d in log.l1_lines("guest-cmd", run=run):
-                guest[d["opcode"]] += int(d["count"])
-    tlbi = {o: n for o, n in guest.items() if o.startswith("SMMU_CMD_TLBI")}
-    if not tlbi:
-        res.add("SKIP", "commands.guest-to-l0", "no accelerated run queued a TLBI")
+    work = collections.Counter()
+    for _, d in log.l1_lines("guest-cmd", run=run):
+        guest[d["opcode"]] += int(d["count"])
+        if d.get("phase") == "workload":
+            work[d["opcode"]] += int(d["count"])
+    inv = collections.Counter()
+    for _, d in log.l1_lines("guest-inv", run=run):
+        for k in ("calls", "entries", "done"):
+            inv[(d.get("phase"), d.get("rc"), k)] += int(d.get(k, 0))
+    calls = sum(n for (p, rc, k), n in inv.items() if k == "calls")
+    failed = {(p, rc): n for (p, rc, k), n in inv.items() if k == "calls" and rc != "0"}
+    cls, vmids = classify_l0(w, sids)
+    meas.append(f"{run} l0_commands_by_cause " + " ".join(f"{k}={n}" for k, n in sorted(cls.items())))
+    meas.append(f"{run} guest_commands " + " ".join(f"{k[9:]}={n}" for k, n in sorted(guest.items())))
+    meas.append(f"{run} guest_invalidate_calls={calls} " +
+                " ".join(f"{p}:{k}={n}" for (p, rc, k), n in sorted(inv.items()) if rc == "0"))
+    if not guest:
+        res.add("FAIL", f"{run}.commands.guest", "no guest command in QEMU's trace")
         return
-    l0 = collections.Counter()
-    for (ev, vmid), n in st["inval_vmid"].items():
-        if vmid != "0":
-            l0[vmid] += n
-    total = sum(tlbi.values())
-    got = sum(l0.values())
-    res.add("PASS" if got >= total else "FAIL", "commands.guest-to-l0",
-            f"L2's driver queued {total} TLBIs (" +
-            ", ".join(f"{o[9:]}={n}" for o, n in sorted(tlbi.items())) +
-            f"); L0's SMMU invalidated {got} times for VMIDs " +
-            (", ".join(f"{v}: {n}" for v, n in sorted(l0.items())) or "none") +
-            (f" ({got / total:.2f}x)" if total else ""))
+    res.add("PASS" if len(vmids) == 1 else "FAIL", f"{run}.commands.one-vmid",
+            "L0's TLBIs of this run for VMID(s) " +
+            (", ".join(f"{v} ({n})" for v, n in sorted(vmids.items())) or "none") +
+            " (one nest parent for both devices)")
+    res.add("PASS" if not failed else "FAIL", f"{run}.commands.invalidate-calls",
+            f"{calls} IOMMU_HWPT_INVALIDATE calls" +
+            ("" if not failed else ", failed: " + ", ".join(
+                f"{p}: {n} with {rc}" for (p, rc), n in failed.items())))
+    for name, gops, l0op in GUEST_TO_L0:
+        g = sum(guest.get(o, 0) for o in gops)
+        got = cls.get("vmid:" + l0op, 0) if l0op else \
+            cls.get("sid:SMMU_CMD_CFGI_CD", 0) + cls.get("sid:SMMU_CMD_CFGI_CD_ALL", 0)
+        if not g and not got:
+            continue
+        what = (f"VMID {'/'.join(vmids)} {l0op[9:]}" if l0op else "CFGI_CD(_ALL) of the assigned streams")
+        res.add("PASS" if got == g else "FAIL", f"{run}.commands.{name}",
+                f"L2's driver queued {g} ({', '.join(f'{o[9:]}={guest[o]}' for o in gops if guest.get(o))}); "
+                f"L0's SMMU consumed {got} {what}")
+    nsnh = cls.get("NSNH_ALL", 0)
+    res.add("PASS" if not nsnh else "FAIL", f"{run}.commands.no-nsnh",
+            f"L0's SMMU consumed {nsnh} TLBI_NSNH_ALL during the run (L2's driver sent "
+            f"{guest.get('SMMU_CMD_TLBI_NSNH_ALL', 0)})")
+    # The rest of what L0 consumed: syncs, the STE installs of the guest's
+    # CFGI_STEs and the host's own stage-2 changes.
+    fwd = sum(cls[k] for k in cls if k.startswith(("vmid:", "sid:")))
+    total = sum(cls.values())
+    extra = {k: n for k, n in cls.items() if not k.startswith(("vmid:", "sid:"))}
+    res.add("PASS", f"{run}.commands.accounting",
+            f"L0 consumed {total} commands in the run: {fwd} forwarded guest invalidations, "
+            f"and {', '.join(f'{k}={n}' for k, n in sorted(extra.items()))}; "
+            f"QEMU made {calls} IOMMU_HWPT_INVALIDATE calls for the guest's "
+            f"{sum(guest.values())} commands ({guest.get('SMMU_CMD_SYNC', 0)} CMD_SYNC, "
+            f"{guest.get('SMMU_CMD_CFGI_STE', 0) + guest.get('SMMU_CMD_CFGI_STE_RANGE', 0)} CFGI_STE(_RANGE))")
+    inval = sum(n for o, n in work.items() if o.startswith(("SMMU_CMD_TLBI", "SMMU_CMD_CFGI")))
+    if work:
+        meas.append(f"{run} workload_guest_commands " +
+                    " ".join(f"{o[9:]}={n}" for o, n in sorted(work.items())))
+        res.add("PASS", f"{run}.commands.per-mib",
+                f"workload ({2 * mib} MiB written and read): {inval / (2 * mib):.2f} guest "
+                f"TLBI/CFGI per MiB, {sum(work.values()) / (2 * mib):.2f} guest commands per MiB "
+                f"with CMD_SYNC")
+
+
+def teardown_check(res, log, w, run, sid):
+    """After L2's VMM is gone, edu (driven in L1 through its sysfs BAR, no
+    VFIO) DMAs to the IOVA where L2's mapping had landed its data: L0's SMMU
+    must translate nothing for its stream in that window, and fault."""
+    name = f"{run}.teardown.dma-reaches-nothing"
+    lines = [ln for ln, d in log.l1_lines("edu") if ln.startswith("edu bar ")]
+    end = [d for _, d in log.l1_lines("teardown-dma", run=run) if "l1_smmu_events" in d]
+    if not lines or w is None or sid is None:
+        res.add("FAIL", name, "no DMA after teardown" + ("" if w else " (no window in L0's trace)"))
+        return
+    tr = sum(n for (s_, _), n in w.translations.items() if s_ == sid)
+    evs = {t: n for (t, s_), n in w.events.items() if s_ == sid}
+    ok = "done=1" in lines[-1] and tr == 0 and bool(evs)
+    res.add("PASS" if ok else "FAIL", name,
+            f"{lines[-1]}; L0 for stream 0x{sid:x}: {tr} translations, events " +
+            (", ".join(f"{t} x{n}" for t, n in evs.items()) or "none") +
+            f"; L1's driver logged {end[0].get('l1_smmu_events') if end else '?'} events")
 
 
 def main():
@@ -260,7 +454,7 @@ def main():
         bdf = {name: d.get("bdf") for name in ("nvme", "edu")
                for _, d in log.l1_lines("vfio", name=name)[:1]}
     # Each L2 run
-    st = trace_stats(a.trace)
+    wins = trace_stats(a.trace)
     tput = {}
     for k, run in enumerate(runs):
         mode = re.split(r"[-+]", run)[0]
@@ -335,9 +529,15 @@ def main():
                 res.add("PASS" if ok else "FAIL", f"{run}.edu.dma", "; ".join(e[1:4]) or "no edu result")
                 ev = log.l2_lines(run, "smmu")
                 n = ev[0][1].get("events") if ev else None
+                klog = [ln[len("l2: klog "):] for ln in log.l2.get(run, [])
+                        if ln.startswith("l2: klog") and re.search(r"event 0x\w\w received", ln)]
+                prop = [f"{d.get('type')} {d.get('sid')} x{d.get('count')} ({d.get('phase')})"
+                        for _, d in log.l1_lines("guest-event", run=run)]
                 res.add("PASS" if n not in (None, "0") else "FAIL", f"{run}.edu.fault-in-l2",
                         f"L2's own SMMUv3 driver logged {n} events" +
-                        ("" if a.direct else " (through QEMU 11.1.3's vEVENTQ)"))
+                        (f", first: {klog[0].strip()}" if klog else "") +
+                        ("" if a.direct else "; QEMU 11.1.3 propagated from the vEVENTQ: " +
+                         (", ".join(prop) or "nothing")))
             for ln in log.l2.get(run, []):
                 if ln.startswith("l2: klog") and SPLAT_RE.search(ln):
                     res.add("FAIL", f"{run}.l2-splat", ln[:160])
@@ -365,10 +565,6 @@ def main():
                                     d.get("qemu_alive", "0") == "0" for d in back)
         res.add("PASS" if ok else "FAIL", f"{run}.devices-back",
                 "QEMU gone, both devices back with vfio-pci in L1" if ok else str(back))
-        cmds = {d["opcode"]: int(d["count"]) for _, d in log.l1_lines("guest-cmd", run=run)}
-        if any(cmds.values()):
-            meas.append(f"{run} guest_commands " +
-                        " ".join(f"{o}={c}" for o, c in sorted(cmds.items())))
 
     if a.host_mib:
         ok, out = disk_check(a.disk_tool, a.disk, a.host_off_mib, a.host_mib, a.host_seed)
@@ -393,39 +589,58 @@ def main():
             ln = log.l2_lines("direct", name)
             if ln:
                 bdf[name] = ln[0][1].get("bdf")
-    # L0's trace: the NVMe's and edu's streams.
-    for name in ("nvme", "edu"):
-        sid = sid_of(bdf.get(name))
-        if sid is None:
+    # L0's trace: the NVMe's and edu's streams, per run where L1's console
+    # marked the runs (the whole trace otherwise, and for --direct).
+    sids = {name: sid_of(bdf.get(name)) for name in ("nvme", "edu")}
+    sids = {n: s_ for n, s_ in sids.items() if s_ is not None}
+    whole = wins["all"]
+    for run in (["all"] if a.direct else runs):
+        w = whole if run == "all" else wins.get(f"run:{run}")
+        label = "" if run == "all" else f"{run}."
+        if w is None:
+            res.add("FAIL", f"{label}l0.window", "L0's trace has no mark of this run "
+                    "(L1's console lines, from pl011_write)")
             continue
-        by_stage = {stg: n for (s, stg), n in st["translations"].items() if s == sid}
-        meas.append(f"l0 sid=0x{sid:x} ({name}) translations " +
-                    " ".join(f"stage{stg}={n}" for stg, n in sorted(by_stage.items())) +
-                    f" aborts={st['aborts'].get(sid, 0)}")
-        if name == "nvme":
-            ok = sum(by_stage.values()) > 0
-            ex = {stg: st["example"][(sid, stg)] for stg in by_stage}
-            res.add("PASS" if ok else "FAIL", "l0.nvme-translated",
-                    f"stream 0x{sid:x}: " + ", ".join(
-                        f"stage {stg}: {n} (e.g. iova {ex[stg][0]} -> {ex[stg][1]})"
-                        for stg, n in sorted(by_stage.items())) if ok else "no translation")
-            if any(r.startswith("accel") for r in runs):
-                nested = by_stage.get(3, 0)
-                res.add("PASS" if nested else "FAIL", "l0.nvme-nested",
-                        f"{nested} translations of stream 0x{sid:x} through both stages")
-                chain_check(res, st, sid, bool(st["walk"]))
-        else:
-            evs = {t: n for (t, s), n in st["events"].items() if s == sid}
-            if edu1 or a.direct:
-                res.add("PASS" if evs else "FAIL", "l0.edu-fault",
+        accel = run.startswith("accel")
+        for name, sid in sids.items():
+            by_stage = {stg: n for (s_, stg), n in w.translations.items() if s_ == sid}
+            meas.append(f"{label}l0 sid=0x{sid:x} ({name}) translations " +
+                        " ".join(f"stage{stg}={n}" for stg, n in sorted(by_stage.items())) +
+                        f" aborts={w.aborts.get(sid, 0)}")
+            if name == "nvme":
+                ok = sum(by_stage.values()) > 0
+                ex = {stg: w.example[(sid, stg)] for stg in by_stage}
+                res.add("PASS" if ok else "FAIL", f"{label}l0.nvme-translated",
+                        f"stream 0x{sid:x}: " + ", ".join(
+                            f"stage {stg}: {n} (e.g. iova {ex[stg][0]} -> {ex[stg][1]})"
+                            for stg, n in sorted(by_stage.items())) if ok else "no translation")
+                if accel:
+                    nested = by_stage.get(3, 0)
+                    other = sum(n for stg, n in by_stage.items() if stg != 3)
+                    res.add("PASS" if nested else "FAIL", f"{label}l0.nvme-nested",
+                            f"{nested} translations of stream 0x{sid:x} through both stages"
+                            f" (stage 3), {other} through one")
+                    chain_check(res, w, sid, run)
+            elif accel or a.direct:
+                evs = {t: n for (t, s_), n in w.events.items() if s_ == sid}
+                res.add("PASS" if evs else "FAIL", f"{label}l0.edu-fault",
                         f"L0's SMMU recorded for stream 0x{sid:x}: " +
                         (", ".join(f"{t} x{n}" for t, n in evs.items()) or "nothing"))
-    command_check(res, log, st, runs)
-    meas.append("l0 commands " + " ".join(f"{o}={n}" for o, n in sorted(st["opcodes"].items())))
-    meas.append("l0 invalidations_by_vmid " +
-                " ".join(f"{ev}:vmid{v}={n}" for (ev, v), n in sorted(st["inval_vmid"].items())))
-    if st["walk"]:
-        meas.append("l0 walk_leaves " + " ".join(f"stage{s}={n}" for s, n in sorted(st["walk"].items())))
+        if accel:
+            command_check(res, log, w, run, set(sids.values()), a.mib, meas)
+            teardown_check(res, log, wins.get(f"teardown:{run}"), run, sids.get("edu"))
+        meas.append(f"{label}l0 commands " + " ".join(f"{o}={n}" for o, n in sorted(w.opcodes.items())))
+        meas.append(f"{label}l0 invalidations_by_vmid " +
+                    " ".join(f"{ev}:vmid{v}={n}" for (ev, v), n in sorted(w.inval_vmid.items())))
+        if w.walk:
+            meas.append(f"{label}l0 walk_leaves " +
+                        " ".join(f"stage{s_}={n}" for s_, n in sorted(w.walk.items())))
+    if edu1 and "edu" in sids:
+        # L1's own edu test, before the runs: its faults at L0
+        evs = {t: n for (t, s_), n in whole.events.items() if s_ == sids["edu"]}
+        res.add("PASS" if evs else "FAIL", "l0.edu-fault",
+                f"L0's SMMU recorded for stream 0x{sids['edu']:x} over the whole run: " +
+                (", ".join(f"{t} x{n}" for t, n in evs.items()) or "nothing"))
 
     with open(a.measured, "w") as f:
         f.write("\n".join(meas) + "\n")

@@ -40,9 +40,24 @@ L2[{run}]| l2: disk readback offset_mib={off} bytes={bytes} mismatches={bad} fir
 L2[{run}]| l2: irq name=nvme0q0 count=10 chip=ITS-PCI-MSIX-0000:00:01.0
 L2[{run}]| l2: irq name=nvme0q1 count=179 chip=ITS-PCI-MSIX-0000:00:01.0
 {edu}L2[{run}]| l2: done rc=0 uptime=16.70
-l1: guest-cmd run={run} opcode=SMMU_CMD_TLBI_NH_VA count={nh_va}
+{cmds}l1: run-end name={run} uptime=50 l1_smmu_events=0
 l1: after run={run} bdf=0000:00:01.0 driver=vfio-pci
 l1: after run={run} bdf=0000:00:02.0 driver=vfio-pci
+{teardown}"""
+
+CMDS = """l1: guest-cmd run={run} phase=boot opcode=SMMU_CMD_TLBI_NSNH_ALL count=1
+l1: guest-cmd run={run} phase=boot opcode=SMMU_CMD_CFGI_STE count=2
+l1: guest-cmd run={run} phase=boot opcode=SMMU_CMD_CFGI_CD count=1
+l1: guest-cmd run={run} phase=workload opcode=SMMU_CMD_TLBI_NH_VA count={nh_va}
+l1: guest-cmd run={run} phase=workload opcode=SMMU_CMD_SYNC count={nh_va}
+l1: guest-inv run={run} phase=boot calls=2 entries=2 done=2 rc=0
+l1: guest-inv run={run} phase=workload calls={nh_va} entries={nh_va} done={nh_va} rc=0
+l1: guest-event run={run} phase=after type=SMMU_EVT_F_TRANSLATION sid=0x108 count=16
+"""
+
+TEARDOWN = """l1: teardown-dma run={run} start bdf=0000:00:02.0 group_type=DMA-FQ driver=vfio-pci
+l1: edu bar bdf=0000:00:02.0 id=0x010000ed iova=0x200000 bytes=64 done=1 seconds=0.101
+l1: teardown-dma run={run} end l1_smmu_events=16
 """
 
 EDU = """\
@@ -51,14 +66,36 @@ L2[{run}]| l2: edu result=pass
 L2[{run}]| l2: smmu events=10
 """
 
+def con(text):
+    """L1's console line as L0's pl011_write trace shows it."""
+    return "".join(f"pl011_write addr 0x000 value 0x{ord(c):08x} reg DR\n" for c in text + "\n")
+
+
 TRACE = """\
-smmuv3_cmdq_opcode <--- SMMU_CMD_TLBI_NH_VA
-smmuv3_translate_success smmuv3-iommu-memory-region-8-1 sid=0x8 iova=0x40a13000 translated=0x4a813000 perm=0x3 stage=1
 smmuv3_record_event SMMU_EVT_F_TRANSLATION sid=0x10
+{plain_start}smmuv3_translate_success smmuv3-iommu-memory-region-8-1 sid=0x8 iova=0x40a13000 translated=0x4a813000 perm=0x3 stage=1
+{plain_end}{accel_start}smmuv3_cmdq_opcode <--- SMMU_CMD_CFGI_STE
+smmuv3_cmdq_cfgi_ste streamid= 0x8
+smmuv3_cmdq_opcode <--- SMMU_CMD_SYNC
+smmuv3_cmdq_opcode <--- SMMU_CMD_TLBI_NH_ALL
+smmuv3_cmdq_tlbi_nh vmid={vmid}
+smmu_iotlb_inv_vmid_s1 IOTLB invalidate vmid={vmid}
+smmuv3_cmdq_opcode <--- SMMU_CMD_SYNC
+smmuv3_cmdq_opcode <--- SMMU_CMD_CFGI_CD
+smmuv3_cmdq_cfgi_cd sid=0x8
+smmuv3_cmdq_opcode <--- SMMU_CMD_SYNC
 smmu_ptw_page_pte stage=1 level=3 iova=0xfffff000 base@=0x1000 pte@=0x1008 pte=0x443 page address = 0x{ipa:x}
-smmu_ptw_page_pte stage=2 level=3 iova=0x{ipa:x} base@=0x2000 pte@=0x2008 pte=0x443 page address = 0x4b000000
+smmu_ptw_block_pte stage=2 level=2 base@=0x2000 pte@=0x2008 pte=0x4b000401 iova=0x{ipa:x} block address = 0x4b000000 block size = 2 MiB
 smmuv3_translate_success smmuv3-iommu-memory-region-8-1 sid=0x8 iova=0xfffff000 translated=0x4b000000 perm=0x3 stage=3
-{inval}"""
+smmuv3_record_event SMMU_EVT_F_TRANSLATION sid=0x10
+{inval}{accel_end}{teardown_start}{leak}smmuv3_record_event SMMU_EVT_F_TRANSLATION sid=0x10
+{teardown_end}"""
+
+L0_NH_VA = """\
+smmuv3_cmdq_opcode <--- SMMU_CMD_TLBI_NH_VA
+smmuv3_range_inval vmid={vmid} asid=3 addr=0x0 tg=1 num_pages=0x1 ttl=3 leaf=1 stage=1
+smmuv3_cmdq_opcode <--- SMMU_CMD_SYNC
+"""
 
 
 class L3ParseTest(unittest.TestCase):
@@ -70,7 +107,7 @@ class L3ParseTest(unittest.TestCase):
                         os.path.join(TOP, "tests", "l3_disk.c")], check=True)
 
     def run_parse(self, bad=0, l1_extra="", ipa=0x5a000000, l0_inval=3,
-                  nh_va=3, rc=0, write_image=True):
+                  nh_va=3, rc=0, write_image=True, vmid=1, nsnh=False, leak=False):
         d = tempfile.mkdtemp(dir=self.tmp.name)
         disk = os.path.join(d, "disk.img")
         with open(disk, "wb") as f:
@@ -92,10 +129,21 @@ class L3ParseTest(unittest.TestCase):
                               bad=bad if run == "accel" else 0,
                               wr=80.0 if plain else 40.0, rd=100.0 if plain else 25.0,
                               edu="" if plain else EDU.format(run=run),
-                              nh_va=0 if plain else nh_va)
+                              cmds="" if plain else CMDS.format(run=run, nh_va=nh_va),
+                              teardown="" if plain else TEARDOWN.format(run=run))
         log += "l1: done rc=0 uptime=200\n"
-        trace = TRACE.format(ipa=ipa, inval="smmuv3_range_inval vmid=1 asid=3 addr=0x0 "
-                             "tg=1 num_pages=0x1 ttl=3 leaf=1 stage=1\n" * l0_inval)
+        inval = L0_NH_VA.format(vmid=vmid) * l0_inval
+        if nsnh:
+            inval += "smmuv3_cmdq_opcode <--- SMMU_CMD_TLBI_NSNH_ALL\nsmmuv3_cmdq_tlbi_nsnh \n"
+        leak = ("smmuv3_translate_success smmuv3-iommu-memory-region-16-2 sid=0x10 "
+                "iova=0x200000 translated=0x4c200000 perm=0x3 stage=1\n") if leak else ""
+        trace = TRACE.format(ipa=ipa, vmid=vmid, inval=inval, leak=leak,
+                             plain_start=con("l1: run name=plain index=0 mode=plain uptime=1"),
+                             plain_end=con("l1: run-end name=plain uptime=2 l1_smmu_events=0"),
+                             accel_start=con("l1: run name=accel index=1 mode=accel uptime=3"),
+                             accel_end=con("l1: run-end name=accel uptime=4 l1_smmu_events=0"),
+                             teardown_start=con("l1: teardown-dma run=accel start bdf=0000:00:02.0"),
+                             teardown_end=con("l1: teardown-dma run=accel end l1_smmu_events=16"))
         paths = {}
         for name, text in (("serial.log", log), ("trace.log", trace)):
             paths[name] = os.path.join(d, name)
@@ -116,8 +164,14 @@ class L3ParseTest(unittest.TestCase):
     def test_good_run_passes(self):
         lines = self.run_parse()
         self.assertEqual(self.fails(lines), [])
-        self.assertIn("PASS l3:l0.nvme-two-stage-walk -- stream 0x8: IOVA 0xfffff000 -> "
-                      "IPA 0x5a000000 (L2's stage 1) -> PA 0x4b000000 (L1's stage 2)", lines)
+        self.assertIn("PASS l3:accel.l0.nvme-two-stage-walk -- stream 0x8: IOVA 0xfffff000 -> "
+                      "IPA 0x5a000000 (L2's stage 1) -> PA 0x4b000000 (L1's stage 2), "
+                      "as L0 translated it (0x4b000000)", lines)
+        for name in ("TLBI_NH_VA", "TLBI_NH_ALL", "CFGI_CD", "no-nsnh", "one-vmid"):
+            self.assertIn(f"l3:accel.commands.{name}", [ln.split()[1] for ln in lines
+                                                         if ln.startswith("PASS")], lines)
+        self.assertIn("l3:accel.teardown.dma-reaches-nothing",
+                      [ln.split()[1] for ln in lines if ln.startswith("PASS")], lines)
         self.assertTrue(any(ln.startswith("PASS l3:ratio.accel-vs-plain -- write 0.50x, read 0.25x")
                             for ln in lines), lines)
 
@@ -135,10 +189,23 @@ class L3ParseTest(unittest.TestCase):
 
     def test_one_stage_only_fails(self):
         # the "IPA" is the IOVA itself: the guest's stage 1 did nothing
-        self.assertIn("l3:l0.nvme-two-stage-walk", self.fails(self.run_parse(ipa=0xfffff000)))
+        self.assertIn("l3:accel.l0.nvme-two-stage-walk", self.fails(self.run_parse(ipa=0xfffff000)))
 
     def test_lost_guest_command_fails(self):
-        self.assertIn("l3:commands.guest-to-l0", self.fails(self.run_parse(l0_inval=2)))
+        self.assertIn("l3:accel.commands.TLBI_NH_VA", self.fails(self.run_parse(l0_inval=2)))
+
+    def test_amplified_guest_command_fails(self):
+        self.assertIn("l3:accel.commands.TLBI_NH_VA", self.fails(self.run_parse(l0_inval=4)))
+
+    def test_unscoped_command_fails(self):
+        # VMID 0 is L1's own: the guest's TLBIs did not carry the nest parent's
+        f = self.fails(self.run_parse(vmid=0))
+        self.assertIn("l3:accel.commands.TLBI_NH_VA", f)
+        self.assertIn("l3:accel.commands.one-vmid", f)
+        self.assertIn("l3:accel.commands.no-nsnh", self.fails(self.run_parse(nsnh=True)))
+
+    def test_dma_after_teardown_fails(self):
+        self.assertIn("l3:accel.teardown.dma-reaches-nothing", self.fails(self.run_parse(leak=True)))
 
     def test_hang_fails(self):
         self.assertIn("l3:l0.exit", self.fails(self.run_parse(rc=124)))
