@@ -99,12 +99,34 @@ if [ "$(arg l3.edu 0)" = 1 ]; then
 		echo "l2: edu bdf=$EDU $(iommu_of "$EDU")"
 		echo vfio-pci >"/sys/bus/pci/devices/$EDU/driver_override"
 		echo "$EDU" >/sys/bus/pci/drivers_probe
-		/bin/l3_edu "$EDU" || rc=1
+		erc=0
+		/bin/l3_edu "$EDU" || erc=$?
+		if [ "$erc" = 3 ]; then
+			# VFIO could not take the group: the kernel's reason
+			# (e.g. a firmware RMR that requires a 1:1 mapping, which
+			# forbids the blocking domain VFIO passes through).
+			dmesg | grep -E "$EDU|1:1 IOMMU mapping" | tail -n 3 | sed 's/^/l2: edu kernel-says /'
+			# The device stays in the kernel's own DMA domain (strict,
+			# nothing mapped at the IOVA): one DMA through its sysfs BAR
+			# to an IOVA never mapped, whose stage-1 fault must come back
+			# to this kernel's SMMUv3 event log (through the vEVENTQ).
+			L3_EDU_PREFIX=l2 /bin/l3_edu --bar "$EDU" 0x4000000 || rc=1
+		elif [ "$erc" != 0 ]; then
+			rc=1
+		fi
 	fi
 fi
 
 # L2's SMMU events (a fault that came back through the vEVENTQ shows as
 # "arm-smmu-v3 ...: event 0x10 received") and any splat.
+# (the vEVENTQ path is asynchronous: wait for the first event, with a deadline)
+if [ "$(arg l3.edu 0)" = 1 ]; then
+	end=$(( $(cut -d. -f1 /proc/uptime) + 10 ))
+	while [ "$(dmesg | grep -c 'event 0x.. received')" = 0 ] &&
+		[ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
+		sleep 0.2
+	done
+fi
 echo "l2: smmu events=$(dmesg | grep -c 'event 0x.. received')"
 dmesg | grep -E 'arm-smmu-v3|event 0x|WARNING:|BUG:|Oops|Call trace' | sed 's/^/l2: klog /'
 finish "$rc"

@@ -20,6 +20,7 @@
  *   3. never:    RAM at an IOVA never mapped -> edu buffer (64 bytes, which
  *                keeps the number of events the SMMU records small); the
  *                IOMMU refuses it and the kernel logs translation events.
+ * Exit status 3: VFIO could not take the group (VFIO_GROUP_SET_CONTAINER).
  * With --bar, the device is driven through its sysfs BAR and config space,
  * without VFIO (nothing attaches it to a domain): bus mastering on, one
  * 64-byte DMA from the edu buffer to IOVA, bus mastering restored. In L1,
@@ -145,6 +146,7 @@ static int bar_dma(const char *bdf, uint64_t iova)
 {
 	char path[PATH_MAX];
 	uint16_t cmd, on;
+	uint32_t id;
 	double secs;
 	int res, cfg, rc;
 
@@ -166,11 +168,12 @@ static int bar_dma(const char *bdf, uint64_t iova)
 		out("bar result=fail step=bus-master errno=%d", errno);
 		return 1;
 	}
+	id = rd32(EDU_ID);
 	rc = dma(EDU_BUF, iova, 64, 1, &secs);
 	if (pwrite(cfg, &cmd, 2, 4) != 2)
 		rc = -1;
 	out("bar bdf=%s id=0x%08x iova=0x%" PRIx64 " bytes=64 done=%d seconds=%.3f",
-	    bdf, rd32(EDU_ID), iova, !rc, rc ? 0 : secs);
+	    bdf, id, iova, !rc, rc ? 0 : secs);
 	return rc ? 1 : 0;
 }
 
@@ -216,8 +219,14 @@ int main(int argc, char **argv)
 		out("result=fail step=group group=%d errno=%d", group_id, errno);
 		return 1;
 	}
-	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container) ||
-	    ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
+	/* VFIO takes the group from the kernel's DMA API here (its domain
+	 * becomes a blocking one until VFIO_SET_IOMMU): exit status 3 says
+	 * that this was refused. */
+	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container)) {
+		out("result=fail step=set-container errno=%d", errno);
+		return 3;
+	}
+	if (ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
 		out("result=fail step=set-iommu errno=%d", errno);
 		return 1;
 	}
