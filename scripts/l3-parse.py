@@ -187,6 +187,10 @@ def trace_stats(path):
             elif ev in ("smmu_ptw_page_pte", "smmu_ptw_block_pte"):
                 d = kv(rest)
                 stage = int(d.get("stage", "0"))
+                # a nested STE's stage-1 walk is traced as stage 3 (the
+                # config's stage); its stage-2 walks as stage 2
+                if stage == 3:
+                    stage = 1
                 m2 = re.search(r"(page|block) address = (0x[0-9a-f]+)", rest)
                 m3 = re.search(r"block size = (\d+) MiB", rest)
                 for w in ws:
@@ -359,9 +363,14 @@ def command_check(res, log, w, run, sids, mib, meas):
         if not g and not got:
             continue
         what = (f"VMID {'/'.join(vmids)} {l0op[9:]}" if l0op else "CFGI_CD(_ALL) of the assigned streams")
-        res.add("PASS" if got == g else "FAIL", f"{run}.commands.{name}",
+        # A CD invalidation names a stream, not a VMID: any CD write of L1's
+        # own for the same streams counts there too, so CFGI_CD may only
+        # add up; the surplus is printed.
+        ok = got == g if l0op else got >= g
+        extra = "" if l0op or got == g else f" ({got - g} more than the guest's, not forwarded by QEMU)"
+        res.add("PASS" if ok else "FAIL", f"{run}.commands.{name}",
                 f"L2's driver queued {g} ({', '.join(f'{o[9:]}={guest[o]}' for o in gops if guest.get(o))}); "
-                f"L0's SMMU consumed {got} {what}")
+                f"L0's SMMU consumed {got} {what}{extra}")
     nsnh = cls.get("NSNH_ALL", 0)
     res.add("PASS" if not nsnh else "FAIL", f"{run}.commands.no-nsnh",
             f"L0's SMMU consumed {nsnh} TLBI_NSNH_ALL during the run (L2's driver sent "
@@ -526,14 +535,26 @@ def main():
             if mode in ("accel", "direct"):
                 e = [ln for ln, _ in log.l2_lines(run, "edu")]
                 ok = any("result=pass" in ln for ln in e)
-                res.add("PASS" if ok else "FAIL", f"{run}.edu.dma", "; ".join(e[1:4]) or "no edu result")
+                refused = [ln for ln in e if "step=set-container errno=22" in ln]
+                rmr = [ln for ln in e if "kernel-says" in ln and "1:1 IOMMU mapping" in ln]
+                if not ok and refused and rmr:
+                    # L2's kernel refused VFIO the group, and said why: the
+                    # firmware (QEMU's IORT RMR for the host's MSI window)
+                    # asks for a 1:1 mapping, which forbids the blocking
+                    # domain VFIO puts the group in. Not the host's doing.
+                    res.add("SKIP", f"{run}.edu.dma",
+                            "L2's VFIO could not take edu: " + refused[0][4:] + "; L2's kernel: " +
+                            rmr[0].split("kernel-says", 1)[1].strip()[:200])
+                else:
+                    res.add("PASS" if ok else "FAIL", f"{run}.edu.dma", "; ".join(e[1:4]) or "no edu result")
                 ev = log.l2_lines(run, "smmu")
                 n = ev[0][1].get("events") if ev else None
                 klog = [ln[len("l2: klog "):] for ln in log.l2.get(run, [])
                         if ln.startswith("l2: klog") and re.search(r"event 0x\w\w received", ln)]
                 prop = [f"{d.get('type')} {d.get('sid')} x{d.get('count')} ({d.get('phase')})"
                         for _, d in log.l1_lines("guest-event", run=run)]
-                res.add("PASS" if n not in (None, "0") else "FAIL", f"{run}.edu.fault-in-l2",
+                ok = n not in (None, "0") and (a.direct or bool(prop))
+                res.add("PASS" if ok else "FAIL", f"{run}.edu.fault-in-l2",
                         f"L2's own SMMUv3 driver logged {n} events" +
                         (f", first: {klog[0].strip()}" if klog else "") +
                         ("" if a.direct else "; QEMU 11.1.3 propagated from the vEVENTQ: " +

@@ -84,7 +84,7 @@ smmuv3_cmdq_opcode <--- SMMU_CMD_SYNC
 smmuv3_cmdq_opcode <--- SMMU_CMD_CFGI_CD
 smmuv3_cmdq_cfgi_cd sid=0x8
 smmuv3_cmdq_opcode <--- SMMU_CMD_SYNC
-smmu_ptw_page_pte stage=1 level=3 iova=0xfffff000 base@=0x1000 pte@=0x1008 pte=0x443 page address = 0x{ipa:x}
+smmu_ptw_page_pte stage=3 level=3 iova=0xfffff000 base@=0x1000 pte@=0x1008 pte=0x443 page address = 0x{ipa:x}
 smmu_ptw_block_pte stage=2 level=2 base@=0x2000 pte@=0x2008 pte=0x4b000401 iova=0x{ipa:x} block address = 0x4b000000 block size = 2 MiB
 smmuv3_translate_success smmuv3-iommu-memory-region-8-1 sid=0x8 iova=0xfffff000 translated=0x4b000000 perm=0x3 stage=3
 smmuv3_record_event SMMU_EVT_F_TRANSLATION sid=0x10
