@@ -18,9 +18,9 @@
 # --direct boots L2 (its kernel, initramfs and UEFI) on L0 itself, behind
 # L0's SMMUv3: the L2 half checked without L1, and the reference counts of
 # Debian's driver on one SMMU level.
-# Environment: L0_TRACE_WALK=1 adds L0's page-table-walk trace
-# (smmu_ptw_page_pte, smmu_ptw_block_pte: every stage-1 and stage-2 leaf
-# read), L3_MIB (64),
+# Environment: L0_TRACE_WALK (default 1; 0 leaves it out) adds L0's
+# page-table-walk trace (smmu_ptw_page_pte, smmu_ptw_block_pte: every
+# stage-1 and stage-2 leaf read), L3_MIB (64),
 # L3_PROBE=1 (L1 lists QEMU 11.1.3's trace events and arm-smmuv3 properties).
 # Outputs (NAME: l3, or l3-direct): build/l3/logs/NAME-serial.log,
 # NAME-trace.log, NAME-cmdline.txt; build/l3/results/NAME.txt (one
@@ -87,7 +87,7 @@ l0trace=(-trace pl011_write -trace smmuv3_cmdq_opcode -trace smmuv3_translate_su
 	-trace smmu_iotlb_inv_vmid_s1 -trace smmuv3_cmdq_cfgi_ste
 	-trace smmuv3_cmdq_cfgi_cd -trace smmuv3_record_event
 	-trace smmuv3_cmdq_consume_error)
-[ "${L0_TRACE_WALK:-0}" = 1 ] && l0trace+=(-trace smmu_ptw_page_pte -trace smmu_ptw_block_pte)
+[ "${L0_TRACE_WALK:-1}" = 1 ] && l0trace+=(-trace smmu_ptw_page_pte -trace smmu_ptw_block_pte)
 
 if [ "$direct" = 1 ]; then
 	mach=(-M virt,gic-version=3,iommu=smmuv3 -cpu max,pauth-impdef=on -smp 1 -m 1G -bios "$efi")
