@@ -78,9 +78,11 @@ name=${WB_NAME:-$boot}
 log=$LOGS/boot-$name.log
 mkdir -p "$LOGS" "$RESULTS"
 rm -f "$log"
-# hugepages: the iommufd selftests map up to 128 MiB with MAP_HUGETLB.
+# hugepages: the iommufd selftests map up to 128 MiB with MAP_HUGETLB, in
+# 2 MiB pages whatever the kernel's page size (the default huge page of a
+# 16K-page kernel is 32 MiB: 160 of them would take all the guest's memory).
 # log_buf_len: /init copies the whole kernel log, from the first record.
-append="console=ttyAMA0 panic=-1 hugepages=160 log_buf_len=8M$extra_cmdline wb.tests=$specs"
+append="console=ttyAMA0 panic=-1 default_hugepagesz=2M hugepagesz=2M hugepages=160 log_buf_len=8M$extra_cmdline wb.tests=$specs"
 [ -n "${SEED:-}" ] && append+=" wb.seed=$SEED"
 # arm64's COMMAND_LINE_SIZE
 [ "${#append}" -lt 2048 ] || die "kernel command line too long (${#append} bytes): fewer tests"
