@@ -6,8 +6,9 @@
 #   4. the boots tests/plan.conf lists on its "check" line (the debug kernel
 #      is built when one of them needs it); then the workbench's end-to-end
 #      self-test (boot "wb-faults": an injected WARNING, a hung case and an
-#      unexpected skip must each fail, by name); and make bench's boot (its
-#      command counts are checked)
+#      unexpected skip must each fail, by name); the three-level machine
+#      (run-l3.sh: the test kernel as L1 running QEMU 11.1.3, L2 a stock
+#      Debian kernel); and make bench's boot (its command counts are checked)
 #   5. per-patch checks (check-patches.sh), and their self-test on a
 #      generated series of broken patches (check-checker.sh)
 # A step that fails is counted as a failure naming the step and its log; the
@@ -144,9 +145,28 @@ EOF
 		echo "PASS workbench:e2e.nothing_else" >>"$e2e"
 	fi
 
+	# Three levels: this test kernel as the host (L1) under L0's QEMU, with
+	# KVM and Debian's unmodified QEMU 11.1.3 giving a stock Debian kernel
+	# (L2) an NVMe and edu behind the accelerated vSMMUv3 (scripts/run-l3.sh;
+	# its runs and limit are its defaults). Its skips are checked against
+	# tests/plan.conf like a boot's.
+	say "[$(elapsed)] three levels: L1 this kernel + QEMU 11.1.3, L2 Debian's kernel with an assigned NVMe"
+	if step l3-fetch "$TOP/scripts/l3-fetch.sh" &&
+		step l3-build "$TOP/scripts/l3-build.sh" userspace; then
+		rm -f "$BUILD/l3/results/l3.txt"
+		"$TOP/scripts/run-l3.sh" >"$LOGS/l3.log" 2>&1 || true
+		grep -E '^\[|passed,' "$LOGS/l3.log" | sed 's/^/    /' || true
+		if [ -s "$BUILD/l3/results/l3.txt" ]; then
+			cp "$BUILD/l3/results/l3.txt" "$RESULTS/l3.txt"
+			cp "$BUILD/l3/results/l3-measured.txt" "$LOGS/l3-measured.txt" 2>/dev/null || true
+		else
+			echo "FAIL step:l3 -- no results; see $LOGS/l3.log" >>"$steps"
+		fi
+	fi
+
 	# The benchmark's counts are checked (its timings only reported)
 	say "[$(elapsed)] bench: commands per invalidation and per STE switch"
-	"$TOP/scripts/bench.sh" --no-build >"$LOGS/bench.log" 2>&1 ||
+	"$TOP/scripts/bench.sh" --no-build --l3 "$LOGS/l3-measured.txt" >"$LOGS/bench.log" 2>&1 ||
 		grep -q '^FAIL' "$RESULTS"/bench*.txt ||
 		echo "FAIL step:bench -- see $LOGS/bench.log" >>"$steps"
 else

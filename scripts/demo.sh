@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make demo: build the patched kernel, boot it under QEMU's nested SMMUv3 with
 # an edu DMA device (tests/plan.conf's boot "demo"), and tell in plain words
-# what happened (scripts/demo.py, tests/demo.conf). Exits non-zero when
-# anything failed. Logs and results: build/runs/demo/.
+# what happened (scripts/demo.py, tests/demo.conf); then the three-level
+# machine (scripts/run-l3.sh) and its story (scripts/demo_l3.py,
+# tests/demo-l3.conf). Exits non-zero when anything failed. Logs and
+# results: build/runs/demo/ and build/l3/.
 set -euo pipefail
 export WB_CMD=${WB_CMD:-demo}
 # shellcheck source=lib.sh
@@ -28,6 +30,7 @@ qemu_m=$(sed -n "s/^${machine}) mach=(-M \"\\([^\"]*\\)\".*/\\1/p" "$TOP/scripts
 pinned=
 [ "$BASE_USED_VERSION" = "$BASE_VERSION" ] || pinned="$BASE_PACKAGE $BASE_VERSION"
 echo
+rc=0
 python3 "$TOP/scripts/demo.py" \
 	--header "$TREE/drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h" \
 	--base "$BASE_PACKAGE $BASE_USED_VERSION" --pinned "$pinned" \
@@ -35,4 +38,22 @@ python3 "$TOP/scripts/demo.py" \
 	--qemu "$(qemu-system-aarch64 --version | head -1)" \
 	--machine "${qemu_m:-$machine}" \
 	--results "$RESULTS/demo.txt" \
-	"$LOGS/boot-demo.log"
+	"$LOGS/boot-demo.log" || rc=1
+
+# Three levels: the same kernel as the host of an unmodified QEMU 11.1.3
+# with KVM, a stock Debian kernel as its guest (scripts/run-l3.sh)
+echo
+say "three levels: fetching Debian's arm64 QEMU 11.1.3 and kernel, building the initramfs (log: $LOGS/)"
+l3res=$BUILD/l3/results/l3.txt
+rm -f "$l3res"
+if run_logged l3-fetch "$TOP/scripts/l3-fetch.sh" &&
+	run_logged l3-build "$TOP/scripts/l3-build.sh" userspace; then
+	say "booting L0 (QEMU) -> L1 (this kernel, KVM, QEMU 11.1.3) -> L2 (Debian's kernel): about 2 minutes"
+	"$TOP/scripts/run-l3.sh" >"$LOGS/l3.log" 2>&1 || true
+fi
+echo
+python3 "$TOP/scripts/demo_l3.py" --results "$l3res" \
+	--used "$BUILD/l3/packages-used.txt" \
+	--l0-qemu "$(qemu-system-aarch64 --version | head -1)" || rc=1
+[ -s "$l3res" ] || echo "The three-level logs: $LOGS/l3-fetch.log, $LOGS/l3-build.log, $LOGS/l3.log"
+exit "$rc"

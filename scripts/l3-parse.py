@@ -14,6 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from parse import SPLAT_RE, Results  # noqa: E402
+import plan as planconf  # noqa: E402
 
 L2_RE = re.compile(r"^L2\[([^\]]+)\]\| ?(.*)$")
 TRACE_RE = re.compile(r"^(?:\d+@[\d.]+:)?(\w+) ?(.*)$")
@@ -250,7 +251,7 @@ def chain_check(res, w, sid, run):
     IOVA, IPA and PA all different."""
     name = f"{run}.l0.nvme-two-stage-walk"
     if not w.walk:
-        res.add("SKIP", name, "no page-table-walk trace (run with L0_TRACE_WALK=1)")
+        res.skip(name, "no page-table-walk trace (run with L0_TRACE_WALK=1)")
         return
     same = None
     for s_, iova, out in w.nested:
@@ -435,8 +436,8 @@ def main():
                     help="L2 booted by L0 itself (no L1): its console is the serial log")
     a = ap.parse_args()
 
-    # no plan.conf for this machine: every check says PASS or FAIL itself
-    res = Results("l3", plan=None, boot="l3")
+    # A skip is a failure unless tests/plan.conf expects it (boot "l3")
+    res = Results("l3", plan=planconf.load(os.environ.get("WB_PLAN", planconf.CONF)), boot="l3")
     meas = []
     log = Log(a.log, direct=a.direct)
     runs = [r for r in a.runs.split(",") if r]
@@ -476,7 +477,7 @@ def main():
         b = log.l2_lines(run, "boot")
         stopped = bool(q) and q[0][1].get("rc") == "stopped"
         if stopped:
-            res.add("SKIP", f"{run}.l2", "strace run: stopped once the guest ran")
+            res.skip(f"{run}.l2", "strace run: stopped once the guest ran")
         elif not b:
             why = "L2 never reached /init"
             if q:
@@ -542,7 +543,7 @@ def main():
                     # firmware (QEMU's IORT RMR for the host's MSI window)
                     # asks for a 1:1 mapping, which forbids the blocking
                     # domain VFIO puts the group in. Not the host's doing.
-                    res.add("SKIP", f"{run}.edu.dma",
+                    res.skip(f"{run}.edu.dma",
                             "L2's VFIO could not take edu: " + refused[0][4:] + "; L2's kernel: " +
                             rmr[0].split("kernel-says", 1)[1].strip()[:200])
                 else:

@@ -4,7 +4,8 @@
 # Boot the three-level machine once and parse what it did:
 #   L0  this x86 machine's QEMU 10 (TCG): virt at EL2, nested SMMUv3, an
 #       emulated NVMe disk (a raw image here) and an edu device
-#   L1  the kernel under test with KVM (L1_OUT, default build/l3/out/l1), running Debian's
+#   L1  the kernel under test with KVM (the test kernel, build/out/test; L1_OUT or
+#       L1_KSRC as for l3-build.sh), running Debian's
 #       QEMU 11.1.3 from its initramfs, the NVMe and edu bound to vfio-pci
 #   L2  Debian's stock 6.12 cloud kernel, UEFI + ACPI, strict DMA API
 #
@@ -38,7 +39,13 @@ fi
 runs=${1:-plain,accel}
 limit=${2:-240}
 L3=$BUILD/l3
-image=${L1_OUT:-$L3/out/l1}/arch/arm64/boot/Image
+if [ -n "${L1_OUT:-}" ]; then
+	image=$L1_OUT/arch/arm64/boot/Image
+elif [ -n "${L1_KSRC:-}" ] && [ "$L1_KSRC" != "$TREE" ]; then
+	image=$L3/out/l1/arch/arm64/boot/Image
+else
+	image=$BUILD/out/test/arch/arm64/boot/Image
+fi
 initrd=$L3/l1-initramfs.cpio
 disk=$L3/disk.img
 mib=${L3_MIB:-64}
@@ -104,7 +111,9 @@ else
 	# Without it VIOMMU_ALLOC fails with EOPNOTSUPP, as it should. The
 	# unpatched kernel has no such parameter and ignores it.
 	append="console=ttyAMA0 panic=-1 arm_smmu_v3.nesting_canwbs=1"
-	append+=" l3.runs=$runs l3.limit=$(((limit - 40) / nruns))"
+	# L1 ends its runs 30 s before L0's limit (the time it needs for the
+	# DMA after teardown, its log and power-off), whatever each run took.
+	append+=" l3.runs=$runs l3.deadline=$((limit - 30))"
 	append+=" l3.mib=$mib l3.host_off=$host_off l3.host_mib=$host_mib l3.host_seed=$host_seed l3.edu_l1=1"
 	append+=" l3.probe=${L3_PROBE:-0}"
 fi

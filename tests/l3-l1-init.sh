@@ -13,7 +13,9 @@
 # its ioctls on /dev/iommu and the VFIO files logged; the run stops once the
 # guest runs).
 # Prints "l1: ..." lines (key=value); L2's console as "L2[RUN]| ...".
-# Other parameters: l3.limit (seconds per L2 run), l3.mib, l3.host_off,
+# Other parameters: l3.deadline (L1's uptime in seconds by which every run
+# must have ended; a run may take what the runs after it do not need, each
+# of them keeping l3.minrun seconds, 30), l3.mib, l3.host_off,
 # l3.host_mib, l3.host_seed (the disk workload), l3.edu_l1 (1: run the edu
 # DMA program in L1 first, against L0's SMMU).
 /bin/busybox mkdir -p /proc /sys /dev /tmp /run /var/tmp
@@ -226,11 +228,18 @@ teardown_dma() {
 	echo "l1: teardown-dma run=$RUN end l1_smmu_events=$((ev1 - ev0))"
 }
 
-LIMIT=$(arg l3.limit 120)
+DEADLINE=$(arg l3.deadline 240)
+MINRUN=$(arg l3.minrun 30)
+NRUNS=$(arg l3.runs plain | tr , '\n' | grep -c .)
 MIB=$(arg l3.mib 64)
 k=0
 rc=0
 for RUN in $(arg l3.runs plain | tr , ' '); do
+	# this run's share: what is left until the deadline, less the minimum
+	# the runs after it keep (a slow machine slows every run alike; a
+	# hang is the run's own failure, not the next one's)
+	LIMIT=$(( DEADLINE - (NRUNS - k - 1) * MINRUN - $(secs) ))
+	[ "$LIMIT" -ge "$MINRUN" ] || LIMIT=$MINRUN
 	mode=${RUN%%[-+]*}
 	RAM="-m 512M"
 	case "$RUN" in *-memfd*)

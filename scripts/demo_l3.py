@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Tell, in plain words, what the three-level machine showed.
+
+Who runs where comes from the run itself (L0's QEMU version, the kernels
+L1 and L2 reported, the packages actually used); each check is told with
+what the parser measured (build/l3/results/l3.txt), grouped and ordered by
+tests/demo-l3.conf. A failed or skipped check is told as such. Exits 1 if a
+check failed or nothing was measured.
+"""
+import argparse
+import fnmatch
+import os
+import sys
+
+CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                    "tests", "demo-l3.conf")
+
+
+def load_conf(path):
+    groups = []
+    with open(path, encoding="utf-8") as f:
+        for raw in f:
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            kind, _, rest = line.partition(" ")
+            if kind == "check":
+                glob, _, words = rest.strip().partition(" ")
+                groups.append((glob, words.strip()))
+    return groups
+
+
+def parse_results(path):
+    out = []
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if not line.startswith(("PASS ", "FAIL ", "SKIP ")):
+                    continue
+                head, _, why = line.rstrip("\n").partition(" -- ")
+                verdict, _, name = head.partition(" ")
+                out.append((verdict, name.split(":", 1)[-1], why))
+    except OSError:
+        pass
+    return out
+
+
+def field(results, name, key):
+    """KEY=VALUE from the measured text of result NAME, or None."""
+    for _, n, why in results:
+        if n == name:
+            for w in why.replace(";", " ").split():
+                if w.startswith(key + "="):
+                    return w.split("=", 1)[1]
+    return None
+
+
+def package(used, name):
+    try:
+        with open(used, encoding="utf-8") as f:
+            for line in f:
+                w = line.split()
+                if len(w) >= 4 and not line.startswith("#") and fnmatch.fnmatchcase(w[1], name):
+                    return f"{w[1]} {w[3]}"
+    except OSError:
+        pass
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--used", required=True, help="build/l3/packages-used.txt")
+    ap.add_argument("--l0-qemu", required=True, help="L0's qemu-system-aarch64 --version")
+    ap.add_argument("--conf", default=CONF)
+    a = ap.parse_args()
+
+    results = parse_results(a.results)
+    groups = load_conf(a.conf)
+    print("Three levels: a real VMM and a stock guest on this kernel")
+    if not results:
+        print(f"Verdict: FAILED: the three-level machine gave no result ({a.results}).")
+        return 1
+
+    l1k = field(results, "l1.boot", "kernel")
+    l2k = next((field(results, n, "kernel") for _, n, _ in results if n.endswith(".l2-boot")), None)
+    qemu11 = package(a.used, "qemu-system-arm")
+    print(f"  L0: {a.l0_qemu} on this machine (TCG): arm64 virt at EL2 with an SMMUv3, "
+          "an NVMe disk and an edu DMA device")
+    print(f"  L1: {'kernel ' + l1k if l1k else 'the kernel (it did not report a version)'} "
+          f"(this series) with KVM, running Debian's {qemu11 or 'QEMU (package unknown)'}, unmodified")
+    print(f"  L2: {'Debian kernel ' + l2k if l2k else 'Debian kernel (it did not boot)'}, "
+          "UEFI and ACPI, its own arm-smmu-v3 driver in strict mode")
+    print()
+
+    told = set()
+    for glob, words in groups + [("*", "other checks")]:
+        mine = [(i, r) for i, r in enumerate(results) if i not in told and fnmatch.fnmatchcase(r[1], glob)]
+        if not mine:
+            continue
+        print(f"{words}:")
+        for i, (verdict, name, why) in mine:
+            told.add(i)
+            tag = {"PASS": "passed", "SKIP": "skipped"}.get(verdict, "FAILED")
+            print(f"  [{tag}] {name}" + (f": {why}" if why else ""))
+    print()
+
+    failed = [(n, w) for v, n, w in results if v == "FAIL"]
+    passed = sum(v == "PASS" for v, _, _ in results)
+    skipped = sum(v == "SKIP" for v, _, _ in results)
+    if failed:
+        print(f"Verdict (three levels): FAILED: {len(failed)} failure(s):")
+        for n, w in failed:
+            print(f"  - {n}" + (f": {w}" if w else ""))
+        return 1
+    print(f"Verdict (three levels): {passed} checks passed, {skipped} skipped for the reason "
+          "given above, none failed: an unmodified QEMU 11.1 ran a stock Linux guest with an "
+          "assigned NVMe behind its accelerated vSMMUv3 on this kernel." if qemu11 else
+          f"Verdict (three levels): {passed} checks passed, {skipped} skipped, none failed.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
