@@ -11,9 +11,9 @@ S := scripts
 BOOT ?= nested-test
 
 help:
-	@echo "make demo           boot the patched kernel under QEMU's nested SMMUv3 and tell what it does"
-	@echo "make check          everything: build, boot tests (KUnit, kselftests), per-patch checks"
-	@echo "make bench          count a guest's invalidation and STE-switch commands (build/bench/)"
+	@echo "make demo           boot the patched kernel under QEMU's nested SMMUv3 and tell what it does; then three levels"
+	@echo "make check          everything: build, boot tests (KUnit, kselftests), three levels, per-patch checks"
+	@echo "make bench          count a guest's invalidation and STE-switch commands; three-level ratios (build/bench/)"
 	@echo "make setup          install what the workbench needs (Debian packages, QEMU >= 10, the base)"
 	@echo "make tree           build/linux = base + patches/ (git repo, tag 'base'); never destroys work"
 	@echo "make export         regenerate patches/ from build/linux (base..HEAD)"

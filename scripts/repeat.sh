@@ -35,10 +35,9 @@ for item in "${items[@]}"; do
 	fi
 	specs+=("$spec")
 done
+# the list once: /init runs it N times (wb.repeat)
 list=
-for ((i = 0; i < n; i++)); do
-	for s in "${specs[@]}"; do list+=${list:+,}$s; done
-done
+for s in "${specs[@]}"; do list+=${list:+,}$s; done
 limit=120
 for s in "${specs[@]}"; do
 	d=$(python3 "$TOP/scripts/plan.py" programs "$variant" "$s")
@@ -52,7 +51,7 @@ run_logged kernel "$TOP/scripts/build.sh" kernel "$variant"
 run_logged selftests "$TOP/scripts/build.sh" selftests
 run_logged initramfs "$TOP/scripts/build.sh" initramfs "$variant"
 say "repeat: ${specs[*]}, $n time(s), $variant kernel, limit ${limit}s"
-WB_TESTS=$list WB_LIMIT=$limit WB_NAME=repeat "$TOP/scripts/run.sh" "repeat-$variant" || true
+WB_TESTS=$list WB_REPEAT=$n WB_LIMIT=$limit WB_NAME=repeat "$TOP/scripts/run.sh" "repeat-$variant" || true
 
 # How often each case passed, over the N runs.
 res=$RESULTS/repeat.txt

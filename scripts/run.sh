@@ -11,6 +11,9 @@
 # Environment:
 #   WB_TESTS=PROG[:ARG...],...  other programs than the boot's (make repeat)
 #   WB_LIMIT=SECONDS            another wall-clock limit (make repeat)
+#   WB_REPEAT=N                 run the programs N times over (make repeat;
+#                               /init repeats the list: the command line
+#                               holds it once)
 #   WB_NAME=NAME                name of the results and log (default: BOOT)
 #   SEED=SEED                   passed to the programs as $NESTED_DMA_SEED
 #   QEMU_TRACE=FILE             QEMU's SMMUv3 command-queue trace (make bench)
@@ -84,6 +87,12 @@ rm -f "$log"
 # log_buf_len: /init copies the whole kernel log, from the first record.
 append="console=ttyAMA0 panic=-1 default_hugepagesz=2M hugepagesz=2M hugepages=160 log_buf_len=8M$extra_cmdline wb.tests=$specs"
 [ -n "${SEED:-}" ] && append+=" wb.seed=$SEED"
+repeat=${WB_REPEAT:-1}
+[[ $repeat =~ ^[1-9][0-9]*$ ]] || die "WB_REPEAT must be a positive count, not '$repeat'"
+[ "$repeat" = 1 ] || append+=" wb.repeat=$repeat"
+# what the parser expects: the list, as many times as it runs
+expected=$tests
+for ((i = 1; i < repeat; i++)); do expected+=,$tests; done
 # arm64's COMMAND_LINE_SIZE
 [ "${#append}" -lt 2048 ] || die "kernel command line too long (${#append} bytes): fewer tests"
 
@@ -109,7 +118,7 @@ say "boot $name: qemu exited with $rc after ${secs}s"
 
 res=$RESULTS/$name.txt
 WB_LIMIT=$limit python3 "$TOP/scripts/parse.py" --boot "$boot" --name "$name" \
-	--qemu-rc "$rc" --tests "$tests" --tree "$TREE" "$log" >"$res"
+	--qemu-rc "$rc" --tests "$expected" --tree "$TREE" "$log" >"$res"
 printf '    %s passed, %s failed, %s skipped\n' "$(grep -c '^PASS' "$res" || true)" \
 	"$(grep -c '^FAIL' "$res" || true)" "$(grep -c '^SKIP' "$res" || true)"
 grep '^FAIL' "$res" | sed 's/^/    /' || true

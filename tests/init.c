@@ -11,6 +11,7 @@
  *                             PROG[:ARG...][@SECONDS]: arguments follow the
  *                             program after ':' (one argv word each), and
  *                             its deadline after '@'
+ *   wb.repeat=N               run that list N times (default 1; make repeat)
  *   wb.timeout=SECONDS        deadline of a program without '@' (default 300)
  *   wb.seed=SEED              passed to the programs as $NESTED_DMA_SEED
  *
@@ -500,9 +501,9 @@ static void kmemleak_report(void)
 
 int main(void)
 {
-	char *tests, *timeout_s, *seed, *spec, *save = NULL;
-	static char cmdline[4096];
-	int timeout = 300;
+	char *tests, *timeout_s, *repeat_s, *seed, *spec, *save = NULL;
+	static char cmdline[4096], list[4096];
+	int timeout = 300, repeat = 1, i;
 
 	do_mount("proc", "/proc", "proc");
 	do_mount("sysfs", "/sys", "sysfs");
@@ -533,10 +534,17 @@ int main(void)
 		say("seed %s (NESTED_DMA_SEED)", seed);
 	}
 	kmemleak_start();
+	repeat_s = cmdline_value(cmdline, "wb.repeat");
+	if (repeat_s && atoi(repeat_s) > 0)
+		repeat = atoi(repeat_s);
 	tests = cmdline_value(cmdline, "wb.tests");
-	for (spec = tests ? strtok_r(tests, ",", &save) : NULL; spec;
-	     spec = strtok_r(NULL, ",", &save))
-		run_test(spec, timeout);
+	for (i = 0; tests && i < repeat; i++) {
+		/* strtok_r() and run_test() cut the list up: a copy each time */
+		snprintf(list, sizeof(list), "%s", tests);
+		for (spec = strtok_r(list, ",", &save); spec;
+		     spec = strtok_r(NULL, ",", &save))
+			run_test(spec, timeout);
+	}
 	kmemleak_report();
 
 	say("done");
