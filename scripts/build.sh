@@ -12,17 +12,14 @@ set -euo pipefail
 # tools/testing/selftests.
 SELFTESTS=(iommu/iommufd iommu/iommufd_fail_nth iommu/iommufd_smmuv3 iommu/iommufd_nested_dma)
 
-# The test kernel is also the three-level machine's host (configs/l1.config:
-# KVM and what Debian's QEMU needs), so that make check's L1 is the kernel
-# its boots test, not another build. The debug and 16K variants are the
-# test config with their own fragment.
+# The test and debug kernels are also the three-level machine's host
+# (configs/l1.config: KVM and what Debian's QEMU needs), so that make
+# check's L1 is a kernel its boots test, not another build. The 16K variant
+# is the test config with its own fragment.
 fragments() {
 	printf '%s\n' "$TOP/configs/test.config"
-	if [ "$1" = test ]; then
-		printf '%s\n' "$TOP/configs/l1.config"
-	else
-		printf '%s\n' "$TOP/configs/$1.config"
-	fi
+	case "$1" in test | debug) printf '%s\n' "$TOP/configs/l1.config" ;; esac
+	[ "$1" = test ] || printf '%s\n' "$TOP/configs/$1.config"
 }
 
 # Every option a fragment sets must be what .config has: Kconfig silently

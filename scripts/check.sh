@@ -145,23 +145,33 @@ EOF
 		echo "PASS workbench:e2e.nothing_else" >>"$e2e"
 	fi
 
-	# Three levels: this test kernel as the host (L1) under L0's QEMU, with
+	# Three levels: the test kernel as the host (L1) under L0's QEMU, with
 	# KVM and Debian's unmodified QEMU 11.1.3 giving a stock Debian kernel
 	# (L2) an NVMe and edu behind the accelerated vSMMUv3 (scripts/run-l3.sh;
-	# its runs and limit are its defaults). Its skips are checked against
-	# tests/plan.conf like a boot's.
+	# its runs and limit are its defaults); then the same with the debug
+	# kernel as L1 (KASAN, lockdep...: any report fails it). Their skips are
+	# checked against tests/plan.conf like a boot's.
 	say "[$(elapsed)] three levels: L1 this kernel + QEMU 11.1.3, L2 Debian's kernel with an assigned NVMe"
 	if step l3-fetch "$TOP/scripts/l3-fetch.sh" &&
 		step l3-build "$TOP/scripts/l3-build.sh" userspace; then
-		rm -f "$BUILD/l3/results/l3.txt"
-		"$TOP/scripts/run-l3.sh" >"$LOGS/l3.log" 2>&1 || true
-		grep -E '^\[|passed,' "$LOGS/l3.log" | sed 's/^/    /' || true
-		if [ -s "$BUILD/l3/results/l3.txt" ]; then
-			cp "$BUILD/l3/results/l3.txt" "$RESULTS/l3.txt"
-			cp "$BUILD/l3/results/l3-measured.txt" "$LOGS/l3-measured.txt" 2>/dev/null || true
-		else
-			echo "FAIL step:l3 -- no results; see $LOGS/l3.log" >>"$steps"
-		fi
+		for leg in test debug; do
+			name=l3
+			[ "$leg" = test ] || name=l3-$leg
+			if [ "${variant_built[$leg]:-}" != 1 ]; then
+				echo "FAIL step:$name -- not run: the $leg kernel was not built" >>"$steps"
+				continue
+			fi
+			say "[$(elapsed)] $name: L1 is the $leg kernel"
+			rm -f "$BUILD/l3/results/$name.txt"
+			L3_NAME=$name L1_OUT=$BUILD/out/$leg "$TOP/scripts/run-l3.sh" >"$LOGS/$name.log" 2>&1 || true
+			grep -E '^==> L0:|passed,' "$LOGS/$name.log" | sed 's/^/    /' || true
+			if [ -s "$BUILD/l3/results/$name.txt" ]; then
+				cp "$BUILD/l3/results/$name.txt" "$RESULTS/$name.txt"
+				cp "$BUILD/l3/results/$name-measured.txt" "$LOGS/$name-measured.txt" 2>/dev/null || true
+			else
+				echo "FAIL step:$name -- no results; see $LOGS/$name.log" >>"$steps"
+			fi
+		done
 	fi
 
 	# The benchmark's counts are checked (its timings only reported)

@@ -432,12 +432,13 @@ def main():
     ap.add_argument("--limit", type=int, required=True)
     ap.add_argument("--initrd")
     ap.add_argument("--measured", required=True)
+    ap.add_argument("--prefix", default="l3", help="the results' prefix, and their boot in plan.conf")
     ap.add_argument("--direct", action="store_true",
                     help="L2 booted by L0 itself (no L1): its console is the serial log")
     a = ap.parse_args()
 
     # A skip is a failure unless tests/plan.conf expects it (boot "l3")
-    res = Results("l3", plan=planconf.load(os.environ.get("WB_PLAN", planconf.CONF)), boot="l3")
+    res = Results(a.prefix, plan=planconf.load(os.environ.get("WB_PLAN", planconf.CONF)), boot=a.prefix)
     meas = []
     log = Log(a.log, direct=a.direct)
     runs = [r for r in a.runs.split(",") if r]

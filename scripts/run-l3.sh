@@ -19,7 +19,8 @@
 # --direct boots L2 (its kernel, initramfs and UEFI) on L0 itself, behind
 # L0's SMMUv3: the L2 half checked without L1, and the reference counts of
 # Debian's driver on one SMMU level.
-# Environment: L0_TRACE_WALK (default 1; 0 leaves it out) adds L0's
+# Environment: L3_NAME (the outputs' and results' name, default l3; make
+# check's debug leg is l3-debug), L0_TRACE_WALK (default 1; 0 leaves it out) adds L0's
 # page-table-walk trace (smmu_ptw_page_pte, smmu_ptw_block_pte: every
 # stage-1 and stage-2 leaf read), L3_MIB (64),
 # L3_PROBE=1 (L1 lists QEMU 11.1.3's trace events and arm-smmuv3 properties).
@@ -59,7 +60,7 @@ fi
 [ -r "$image" ] || die "no kernel $image: run 'l3-build.sh all'"
 [ -r "$initrd" ] || die "no initramfs $initrd: run 'l3-build.sh all'"
 mkdir -p "$L3/logs" "$L3/results"
-name=l3
+name=${L3_NAME:-l3}
 dflag=()
 if [ "$direct" = 1 ]; then
 	name=l3-direct
@@ -137,7 +138,7 @@ python3 "$TOP/scripts/l3-parse.py" --log "$log" --trace "$trace" \
 	--disk "$disk" --runs "$runs" --mib "$mib" --host-off-mib "$host_off" \
 	--host-mib "$host_mib" --host-seed "$host_seed" --qemu-rc "$rc" \
 	--wall "$secs" --limit "$limit" --initrd "$initrd" \
-	--disk-tool "$L3/l3_disk-host" "${dflag[@]}" \
+	--disk-tool "$L3/l3_disk-host" "${dflag[@]}" --prefix "$name" \
 	--measured "$L3/results/$name-measured.txt" >"$L3/results/$name.txt"
 grep -c '^PASS' "$L3/results/$name.txt" | xargs printf '    %s passed, ' || true
 grep -c '^FAIL' "$L3/results/$name.txt" | xargs printf '%s failed, ' || true
