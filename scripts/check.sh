@@ -147,23 +147,22 @@ EOF
 
 	# Three levels: the test kernel as the host (L1) under L0's QEMU, with
 	# KVM and Debian's unmodified QEMU 11.1.3 giving a stock Debian kernel
-	# (L2) an NVMe and edu behind the accelerated vSMMUv3 (scripts/run-l3.sh;
-	# its runs and limit are its defaults); then the same with the debug
-	# kernel as L1 (KASAN, lockdep...: any report fails it). Their skips are
-	# checked against tests/plan.conf like a boot's.
+	# (L2) an NVMe and edu behind the accelerated vSMMUv3 (scripts/run-l3.sh);
+	# then the same with the debug kernel as L1 (KASAN, lockdep...: any
+	# report fails it). tests/plan.conf's "l3" lines name the runs and
+	# limits; their skips are checked against it like a boot's.
 	say "[$(elapsed)] three levels: L1 this kernel + QEMU 11.1.3, L2 Debian's kernel with an assigned NVMe"
 	if step l3-fetch "$TOP/scripts/l3-fetch.sh" &&
 		step l3-build "$TOP/scripts/l3-build.sh" userspace; then
-		for leg in test debug; do
-			name=l3
-			[ "$leg" = test ] || name=l3-$leg
+		while read -r name leg runs limit; do
 			if [ "${variant_built[$leg]:-}" != 1 ]; then
 				echo "FAIL step:$name -- not run: the $leg kernel was not built" >>"$steps"
 				continue
 			fi
-			say "[$(elapsed)] $name: L1 is the $leg kernel"
+			say "[$(elapsed)] $name: L1 is the $leg kernel, runs $runs, limit ${limit}s"
 			rm -f "$BUILD/l3/results/$name.txt"
-			L3_NAME=$name L1_OUT=$BUILD/out/$leg "$TOP/scripts/run-l3.sh" >"$LOGS/$name.log" 2>&1 || true
+			L3_NAME=$name L1_OUT=$BUILD/out/$leg "$TOP/scripts/run-l3.sh" "$runs" "$limit" \
+				>"$LOGS/$name.log" 2>&1 </dev/null || true
 			grep -E '^==> L0:|passed,' "$LOGS/$name.log" | sed 's/^/    /' || true
 			if [ -s "$BUILD/l3/results/$name.txt" ]; then
 				cp "$BUILD/l3/results/$name.txt" "$RESULTS/$name.txt"
@@ -171,7 +170,7 @@ EOF
 			else
 				echo "FAIL step:$name -- no results; see $LOGS/$name.log" >>"$steps"
 			fi
-		done
+		done < <(python3 "$TOP/scripts/plan.py" l3)
 	fi
 
 	# The benchmark's counts are checked (its timings only reported)

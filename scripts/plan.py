@@ -7,6 +7,9 @@ As a library: load() gives a Plan. As a command, for the shell scripts:
                                     PROG[:ARG...]@SECONDS,...
   plan.py check                     the boots make check runs, one a line
   plan.py boots                     every boot's name, one a line
+  plan.py l3                        the three-level runs make check makes:
+                                    NAME VARIANT RUNS LIMIT, one a line
+  plan.py l3 NAME                   RUNS LIMIT of one of them
 """
 import fnmatch
 import os
@@ -37,6 +40,7 @@ class Plan:
         self.deadlines = []
         self.skips = []
         self.seedline = None
+        self.l3 = {}
 
     def boot(self, name):
         if name not in self.boots:
@@ -95,6 +99,9 @@ def load(path=CONF):
                     if len(args) < 3:
                         raise ValueError("skip BOOT RESULT REASON...")
                     plan.skips.append((args[0], args[1], " ".join(args[2:])))
+                elif kind == "l3":
+                    name, variant, runs, limit = args
+                    plan.l3[name] = (variant, runs, int(limit))
                 elif kind == "seedline":
                     plan.seedline = line.split(None, 1)[1]
                 else:
@@ -117,6 +124,14 @@ def main(argv):
         print("\n".join(plan.check))
     elif argv == ["boots"]:
         print("\n".join(plan.boots))
+    elif argv == ["l3"]:
+        for name, (variant, runs, limit) in plan.l3.items():
+            print(name, variant, runs, limit)
+    elif argv[:1] == ["l3"] and len(argv) == 2:
+        if argv[1] not in plan.l3:
+            raise PlanError(f"no three-level run named '{argv[1]}' in {CONF}")
+        variant, runs, limit = plan.l3[argv[1]]
+        print(runs, limit)
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -13,9 +13,9 @@
 #   run-l3.sh --direct [LIMIT]
 # RUNS: comma list of L2 runs made in this one L0 boot (see
 # tests/l3-l1-init.sh: plain, legacy, accel, with -memfd or +strace);
-# default plain,accel. LIMIT: wall-clock seconds
-# for the whole L0 run (default 300); a machine still running then is
-# killed and counted as hung.
+# LIMIT: wall-clock seconds for the whole L0 run; a machine still running
+# then is killed and counted as hung. Their defaults: tests/plan.conf's
+# three-level run "l3" (plain,accel and 240 s).
 # --direct boots L2 (its kernel, initramfs and UEFI) on L0 itself, behind
 # L0's SMMUv3: the L2 half checked without L1, and the reference counts of
 # Debian's driver on one SMMU level.
@@ -37,8 +37,10 @@ if [ "${1:-}" = --direct ]; then
 	shift
 	set -- direct "${1:-120}"
 fi
-runs=${1:-plain,accel}
-limit=${2:-240}
+# defaults: tests/plan.conf's three-level run "l3"
+read -r def_runs def_limit < <(python3 "$TOP/scripts/plan.py" l3 l3)
+runs=${1:-$def_runs}
+limit=${2:-$def_limit}
 L3=$BUILD/l3
 if [ -n "${L1_OUT:-}" ]; then
 	image=$L1_OUT/arch/arm64/boot/Image
