@@ -253,19 +253,23 @@ cocci_dirs() {
 	done
 }
 
-# Findings of coccicheck over directory $2 with the worktree $1 at commit $3
-# (the base's are cached).
+# Findings of coccicheck over directory $2 with the worktree $1 at commit $3,
+# cached by the commit's tree (sources and semantic patches: the same tree
+# gives the same findings) and spatch's version: the base's, and a series'
+# head that did not change since the last run (the checker's self-test
+# generates the same trees each time), cost nothing.
 cocci_at() {
-	local wt=$1 d=$2 rev=$3 cache
-	cache=$CACHE/cocci-$BASE_USED_SHA256-$spatch_v-${d//\//_}.txt
-	if [ "$rev" = base ] && [ -f "$cache" ]; then
+	local wt=$1 d=$2 rev=$3 cache tree
+	tree=$(git -C "$wt" rev-parse "$rev^{tree}")
+	cache=$CACHE/cocci-tree-$tree-$spatch_v-${d//\//_}.txt
+	if [ -f "$cache" ]; then
 		cat "$cache"
 		return
 	fi
 	git -C "$wt" checkout -q --detach "$rev"
 	git -C "$wt" clean -qfdx
 	(WT=$wt cocci_of "$d") >"$PLOGS/cocci.tmp"
-	[ "$rev" = base ] && cp "$PLOGS/cocci.tmp" "$cache"
+	cp "$PLOGS/cocci.tmp" "$cache.tmp" && mv "$cache.tmp" "$cache"
 	cat "$PLOGS/cocci.tmp"
 }
 
