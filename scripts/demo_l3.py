@@ -12,6 +12,8 @@ import fnmatch
 import os
 import sys
 
+from demo import parse_result
+
 CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                     "tests", "demo-l3.conf")
 
@@ -31,18 +33,12 @@ def load_conf(path):
 
 
 def parse_results(path):
-    out = []
     try:
         with open(path, encoding="utf-8") as f:
-            for line in f:
-                if not line.startswith(("PASS ", "FAIL ", "SKIP ")):
-                    continue
-                head, _, why = line.rstrip("\n").partition(" -- ")
-                verdict, _, name = head.partition(" ")
-                out.append((verdict, name.split(":", 1)[-1], why))
+            return [parse_result(line.rstrip("\n")) for line in f
+                    if line.startswith(("PASS ", "FAIL ", "SKIP "))]
     except OSError:
-        pass
-    return out
+        return []
 
 
 def field(results, name, key):
