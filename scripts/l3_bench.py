@@ -3,14 +3,13 @@
 
 Reads the figures scripts/l3-parse.py measured (build/l3/results/
 l3-measured.txt) and prints, for one L0 run: each L2 run's disk throughput,
-the ratio of every other run to the first vIOMMU-less run ("plain"), and
+its ratio to the vIOMMU-less run ("plain", the base l3-parse.py chose), and
 for runs behind the accelerated vSMMUv3 the guest's commands per MiB moved
 and QEMU's IOMMU_HWPT_INVALIDATE calls per MiB. Timings are ratios of runs
 made in the same L0 boot, never compared to a threshold.
   l3_bench.py MEASURED MIB
 Exits 1 if the file has no run with both throughputs.
 """
-import re
 import sys
 
 
@@ -27,7 +26,9 @@ def load(path):
                 runs[run] = {}
                 order.append(run)
             kv = dict(w.split("=", 1) for w in words[1:] if "=" in w)
-            if words[1] == "workload_guest_commands":
+            if words[1].startswith("ratio_vs="):
+                runs[run]["ratio"] = (kv["ratio_vs"], kv["write"], kv["read"])
+            elif words[1] == "workload_guest_commands":
                 runs[run]["workload_cmds"] = sum(int(v) for v in kv.values())
             elif words[1].startswith("guest_invalidate_calls="):
                 runs[run]["workload_calls"] = int(kv.get("workload:calls", 0))
@@ -48,22 +49,21 @@ def main(argv):
     if not moved:
         print(f"three levels: no run moved data ({argv[0]})")
         return 1
-    base = next((r for r in moved if re.match(r"plain(\b|-|$)", r)), None)
+    bases = {runs[r]["ratio"][0] for r in moved if "ratio" in runs[r]}
     print(f"three levels: L2's {mib} MiB written then read on its NVMe, per run of one L0 boot")
     print(f"  {'run':<14} {'write MiB/s':>11} {'read MiB/s':>10} {'write ratio':>11} "
           f"{'read ratio':>10} {'guest cmds/MiB':>14} {'inv calls/MiB':>13}")
     for r in moved:
         f = runs[r]
         wr = rr = "-"
-        if base and r != base:
-            wr = f"{f['write_mib_s'] / runs[base]['write_mib_s']:.2f}x"
-            rr = f"{f['read_mib_s'] / runs[base]['read_mib_s']:.2f}x"
+        if "ratio" in f:
+            wr, rr = f"{f['ratio'][1]}x", f"{f['ratio'][2]}x"
         cmds = f"{f['workload_cmds'] / (2 * mib):.2f}" if "workload_cmds" in f else "-"
         calls = f"{f['workload_calls'] / (2 * mib):.2f}" if "workload_calls" in f else "-"
         print(f"  {r:<14} {f['write_mib_s']:>11.1f} {f['read_mib_s']:>10.1f} {wr:>11} {rr:>10} "
               f"{cmds:>14} {calls:>13}")
-    if base:
-        print(f"  (ratios: each run's throughput over run {base}'s in the same L0 boot; "
+    if bases:
+        print(f"  (ratios: each run's throughput over run {', '.join(sorted(bases))}'s in the same L0 boot; "
               "TCG under load moves the absolute figures)")
     return 0
 

@@ -28,6 +28,7 @@ MEASURED = """\
 l0 wall_seconds=90.0 limit=240 qemu_rc=0
 plain write_mib_s=80.0 read_mib_s=60.0 write_seconds=0.8 read_seconds=1.0
 accel write_mib_s=20.0 read_mib_s=30.0 write_seconds=3.2 read_seconds=2.1
+accel ratio_vs=plain write=0.25 read=0.50
 accel guest_invalidate_calls=1076 workload:calls=1024 workload:done=1024
 accel workload_guest_commands SYNC=1024 TLBI_NH_VA=1024
 accel.l0 commands SMMU_CMD_SYNC=1363

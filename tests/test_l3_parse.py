@@ -166,6 +166,8 @@ class L3ParseTest(unittest.TestCase):
              "--limit", "240", "--measured", os.path.join(d, "measured.txt")],
             capture_output=True, text=True, check=True,
             env=dict(os.environ, **({"WB_PLAN": plan} if plan else {}))).stdout
+        with open(os.path.join(d, "measured.txt"), encoding="utf-8") as f:
+            self.measured = f.read().splitlines()
         return out.splitlines()
 
     def fails(self, lines):
@@ -184,6 +186,8 @@ class L3ParseTest(unittest.TestCase):
                       [ln.split()[1] for ln in lines if ln.startswith("PASS")], lines)
         self.assertTrue(any(ln.startswith("PASS l3:ratio.accel-vs-plain -- write 0.50x, read 0.25x")
                             for ln in lines), lines)
+        # make bench's table (l3_bench.py) takes the ratio from here
+        self.assertIn("accel ratio_vs=plain write=0.50 read=0.25", self.measured)
 
     def test_mismatch_fails(self):
         self.assertIn("l3:accel.disk.readback", self.fails(self.run_parse(bad=7)))
