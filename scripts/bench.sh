@@ -47,8 +47,7 @@ grep '^FAIL' "$RESULTS/bench-counts.txt" | sed 's/^/    /' || true
 if [ -z "$l3m" ]; then
 	l3m=$BUILD/l3/results/l3-measured.txt
 	rm -f "$l3m"
-	if "$TOP/scripts/l3-fetch.sh" >"$out/l3-build.log" 2>&1 &&
-		"$TOP/scripts/l3-build.sh" userspace >>"$out/l3-build.log" 2>&1; then
+	if "$TOP/scripts/l3-build.sh" prepare >"$out/l3-build.log" 2>&1; then
 		"$TOP/scripts/run-l3.sh" >"$out/l3-run.log" 2>&1 || true
 	fi
 fi

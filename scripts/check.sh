@@ -152,8 +152,7 @@ EOF
 	# report fails it). tests/plan.conf's "l3" lines name the runs and
 	# limits; their skips are checked against it like a boot's.
 	say "[$(elapsed)] three levels: L1 this kernel + QEMU 11.1.3, L2 Debian's kernel with an assigned NVMe"
-	if step l3-fetch "$TOP/scripts/l3-fetch.sh" &&
-		step l3-build "$TOP/scripts/l3-build.sh" userspace; then
+	if step l3-prepare "$TOP/scripts/l3-build.sh" prepare; then
 		while read -r name leg runs limit; do
 			if [ "${variant_built[$leg]:-}" != 1 ]; then
 				echo "FAIL step:$name -- not run: the $leg kernel was not built" >>"$steps"

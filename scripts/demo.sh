@@ -46,8 +46,7 @@ echo
 say "three levels: fetching Debian's arm64 QEMU 11.1.3 and kernel, building the initramfs (log: $LOGS/)"
 l3res=$BUILD/l3/results/l3.txt
 rm -f "$l3res"
-if run_logged l3-fetch "$TOP/scripts/l3-fetch.sh" &&
-	run_logged l3-build "$TOP/scripts/l3-build.sh" userspace; then
+if run_logged l3-prepare "$TOP/scripts/l3-build.sh" prepare; then
 	say "booting L0 (QEMU) -> L1 (this kernel, KVM, QEMU 11.1.3) -> L2 (Debian's kernel): about 2 minutes"
 	"$TOP/scripts/run-l3.sh" >"$LOGS/l3.log" 2>&1 || true
 fi
@@ -55,5 +54,5 @@ echo
 python3 "$TOP/scripts/demo_l3.py" --results "$l3res" \
 	--used "$BUILD/l3/packages-used.txt" \
 	--l0-qemu "$(qemu-system-aarch64 --version | head -1)" || rc=1
-[ -s "$l3res" ] || echo "The three-level logs: $LOGS/l3-fetch.log, $LOGS/l3-build.log, $LOGS/l3.log"
+[ -s "$l3res" ] || echo "The three-level logs: $LOGS/l3-prepare.log, $LOGS/l3.log"
 exit "$rc"

@@ -6,6 +6,8 @@
 #   l3-build.sh l2-initramfs  L2's initramfs: busybox, Debian modules, /init
 #   l3-build.sh l1-initramfs  L1's initramfs: busybox, QEMU 11.1.3 tree, L2's kernel and initramfs
 #   l3-build.sh userspace     progs, l2-initramfs and l1-initramfs; all: kernel too
+#   l3-build.sh prepare       l3-fetch.sh, then userspace: what run-l3.sh needs
+#                             besides L1's kernel (make check, demo and bench)
 # The L1 kernel source is L1_KSRC (default build/linux, the patched tree;
 # set it to a clone at tag "base" to run the unpatched kernel), built in
 # L1_OUT (default build/out/test for the patched tree, build/l3/out/l1 for
@@ -16,14 +18,9 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
+L1OUT=$(l1_out)
 L1_KSRC=${L1_KSRC:-$TREE}
 L3=$BUILD/l3
-# The patched tree's L1 is make build's test kernel
-if [ "$L1_KSRC" = "$TREE" ]; then
-	L1OUT=${L1_OUT:-$BUILD/out/test}
-else
-	L1OUT=${L1_OUT:-$L3/out/l1}
-fi
 mkdir -p "$L3"
 
 # L1's kernel is the test kernel (build.sh: test.config + l1.config), of
@@ -143,6 +140,7 @@ progs) build_progs ;;
 l2-initramfs) build_l2_initramfs ;;
 l1-initramfs) build_l1_initramfs ;;
 userspace) build_progs; build_l2_initramfs; build_l1_initramfs ;;
+prepare) "$TOP/scripts/l3-fetch.sh"; build_progs; build_l2_initramfs; build_l1_initramfs ;;
 all) build_kernel; build_progs; build_l2_initramfs; build_l1_initramfs ;;
-*) die "usage: l3-build.sh kernel|progs|l2-initramfs|l1-initramfs|userspace|all" ;;
+*) die "usage: l3-build.sh kernel|progs|l2-initramfs|l1-initramfs|userspace|prepare|all" ;;
 esac

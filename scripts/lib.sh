@@ -87,6 +87,20 @@ patches_hash() {
 	(cd "$1" && cat series "${f[@]}" 2>/dev/null) | sha256sum | cut -d' ' -f1
 }
 
+# l1_out: the three-level machine's L1 kernel build directory. L1_OUT if
+# set; else make build's test kernel for the patched tree (L1_KSRC unset or
+# build/linux); else build/l3/out/l1 for another source tree (a clone at
+# tag "base"), so that switching trees does not rebuild everything.
+l1_out() {
+	if [ -n "${L1_OUT:-}" ]; then
+		echo "$L1_OUT"
+	elif [ -n "${L1_KSRC:-}" ] && [ "$L1_KSRC" != "$TREE" ]; then
+		echo "$BUILD/l3/out/l1"
+	else
+		echo "$BUILD/out/test"
+	fi
+}
+
 say() { printf '==> %s\n' "$*"; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }

@@ -42,13 +42,7 @@ read -r def_runs def_limit < <(python3 "$TOP/scripts/plan.py" l3 l3)
 runs=${1:-$def_runs}
 limit=${2:-$def_limit}
 L3=$BUILD/l3
-if [ -n "${L1_OUT:-}" ]; then
-	image=$L1_OUT/arch/arm64/boot/Image
-elif [ -n "${L1_KSRC:-}" ] && [ "$L1_KSRC" != "$TREE" ]; then
-	image=$L3/out/l1/arch/arm64/boot/Image
-else
-	image=$BUILD/out/test/arch/arm64/boot/Image
-fi
+image=$(l1_out)/arch/arm64/boot/Image
 initrd=$L3/l1-initramfs.cpio
 disk=$L3/disk.img
 mib=${L3_MIB:-64}
