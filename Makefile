@@ -91,7 +91,7 @@ selftest: tree
 	@python3 -m unittest discover -s tests -p 'test_*.py'
 
 shellcheck:
-	@shellcheck $(S)/*.sh .ci/run
+	@shellcheck -x $(S)/*.sh tests/*.sh .ci/run
 
 clean:
 	rm -rf build/out build/selftests build/runs build/check build/cocci-wt build/bench \

@@ -28,40 +28,19 @@ mount -t tmpfs tmpfs /run
 export LD_LIBRARY_PATH=/usr/lib/aarch64-linux-gnu
 export PATH=/bin:/usr/bin:/sbin:/usr/sbin
 
-arg() {
-	local a
-	for a in $(cat /proc/cmdline); do
-		case "$a" in "$1="*) echo "${a#*=}"; return ;; esac
-	done
-	echo "$2"
-}
-up() { cut -d' ' -f1 /proc/uptime; }
-secs() { cut -d. -f1 /proc/uptime; }
-
-finish() {
-	echo "l1: done rc=$1 uptime=$(up)"
-	sync
-	poweroff -f
-}
+# arg, up, secs, finish, find_pci
+LEVEL=l1
+# shellcheck source=l3-common.sh
+. /l3-common.sh
 
 echo "l1: boot kernel=$(uname -r) uptime=$(up) cpus=$(grep -c ^processor /proc/cpuinfo) mem_kib=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
 echo "l1: kvm dev=$([ -c /dev/kvm ] && echo 1 || echo 0) el2=$(dmesg | grep -c 'CPU(s) started at EL2') vhe=$(dmesg | grep -c 'VHE mode initialized')"
-echo "l1: iommu dev_iommu=$([ -c /dev/iommu ] && echo 1 || echo 0) smmu_devices=$(ls /sys/class/iommu 2>/dev/null | wc -l) nesting_canwbs=$(cat /sys/module/arm_smmu_v3/parameters/nesting_canwbs 2>/dev/null || echo none)"
+echo "l1: iommu dev_iommu=$([ -c /dev/iommu ] && echo 1 || echo 0) smmu_devices=$(find /sys/class/iommu -mindepth 1 -maxdepth 1 2>/dev/null | wc -l) nesting_canwbs=$(cat /sys/module/arm_smmu_v3/parameters/nesting_canwbs 2>/dev/null || echo none)"
 
 # From here on the console shows warnings and worse only (KERN_WARNING
 # and up: every splat), so that kernel lines (SMMU event dumps...) do not
 # cut this script's lines in two; dmesg keeps everything.
 dmesg -n 5
-
-find_pci() {
-	local d
-	for d in /sys/bus/pci/devices/*; do
-		case "$1" in
-		class=*) [ "$(cat "$d/class")" = "${1#class=}" ] && { basename "$d"; return; } ;;
-		*) [ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ] && { basename "$d"; return; } ;;
-		esac
-	done
-}
 
 # bind_vfio NAME BDF: hand the device to vfio-pci.
 bind_vfio() {
@@ -222,7 +201,7 @@ guest_cmds() {
 teardown_dma() {
 	local ev0 ev1
 	ev0=$(dmesg | grep -c 'event 0x.. received')
-	echo "l1: teardown-dma run=$RUN start bdf=$EDU group_type=$(cat /sys/bus/pci/devices/$EDU/iommu_group/type 2>/dev/null) driver=$(basename "$(readlink /sys/bus/pci/devices/$EDU/driver 2>/dev/null)" 2>/dev/null)"
+	echo "l1: teardown-dma run=$RUN start bdf=$EDU group_type=$(cat "/sys/bus/pci/devices/$EDU/iommu_group/type" 2>/dev/null) driver=$(basename "$(readlink "/sys/bus/pci/devices/$EDU/driver" 2>/dev/null)" 2>/dev/null)"
 	L3_EDU_PREFIX=l1 /bin/l3_edu --bar "$EDU" 0x200000
 	ev1=$(dmesg | grep -c 'event 0x.. received')
 	echo "l1: teardown-dma run=$RUN end l1_smmu_events=$((ev1 - ev0))"
@@ -291,23 +270,23 @@ $TRACE -D /tmp/qtrace-$RUN.log"
 	t0=$(secs)
 	run_qemu
 	echo "l1: qemu run=$RUN rc=$qrc seconds=$(( $(secs) - t0 )) limit=$LIMIT"
-	sed "s/^/l1: qemu-says run=$RUN | /" /tmp/qemu-$RUN.out | head -n 50
-	tr -d '\r' </tmp/l2-$RUN.log | sed "s/^/L2[$RUN]| /"
+	sed "s/^/l1: qemu-says run=$RUN | /" "/tmp/qemu-$RUN.out" | head -n 50
+	tr -d '\r' <"/tmp/l2-$RUN.log" | sed "s/^/L2[$RUN]| /"
 	# Every iommufd call with its return and every vSMMU STE install, in
 	# order; guest commands are counted (one line per opcode).
 	# (lines are "EVENT args", or "PID@TIME:EVENT args" with -msg timestamp=on)
-	sed -E 's/^[0-9]+@[0-9.]+://' /tmp/qtrace-$RUN.log |
+	sed -E 's/^[0-9]+@[0-9.]+://' "/tmp/qtrace-$RUN.log" |
 		grep -E '^(iommufd_|smmuv3_accel_|smmuv3_propagate_event|smmuv3_cmdq_consume_error)' |
 		grep -v '^iommufd_backend_invalidate_cache' | head -n 400 | sed "s/^/l1: qtrace run=$RUN | /"
 	guest_cmds
 	if [ -n "$STRACE" ]; then
-		sed "s/^/l1: strace run=$RUN | /" /tmp/strace-$RUN.log | head -n 400
+		sed "s/^/l1: strace run=$RUN | /" "/tmp/strace-$RUN.log" | head -n 400
 	fi
 	echo "l1: run-end name=$RUN uptime=$(up) l1_smmu_events=$(( $(dmesg | grep -c 'event 0x.. received') - ev0 ))"
 	# the devices are back with vfio-pci for the next run
 	q=$(cat "/tmp/qemu-$RUN.pid" 2>/dev/null)
 	for d in "$NVME" "$EDU"; do
-		echo "l1: after run=$RUN bdf=$d driver=$(basename "$(readlink /sys/bus/pci/devices/$d/driver 2>/dev/null)" 2>/dev/null) qemu_alive=$([ -n "$q" ] && alive "$q" && echo 1 || echo 0)"
+		echo "l1: after run=$RUN bdf=$d driver=$(basename "$(readlink "/sys/bus/pci/devices/$d/driver" 2>/dev/null)" 2>/dev/null) qemu_alive=$([ -n "$q" ] && alive "$q" && echo 1 || echo 0)"
 	done
 	[ "$edu" = 1 ] && teardown_dma
 	k=$((k + 1))

@@ -13,22 +13,10 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 
-arg() {
-	local a
-	for a in $(cat /proc/cmdline); do
-		case "$a" in "$1="*) echo "${a#*=}"; return ;; esac
-	done
-	echo "$2"
-}
-
-# Seconds since boot, from the kernel's clock.
-up() { cut -d' ' -f1 /proc/uptime; }
-
-finish() {
-	echo "l2: done rc=$1 uptime=$(up)"
-	sync
-	poweroff -f
-}
+# arg, up, finish, find_pci
+LEVEL=l2
+# shellcheck source=l3-common.sh
+. /l3-common.sh
 
 RUN=$(arg l3.run none)
 echo "l2: boot run=$RUN kernel=$(uname -r) uptime=$(up) cpus=$(grep -c ^processor /proc/cpuinfo)"
@@ -38,17 +26,6 @@ while read -r m; do
 	[ -n "$m" ] || continue
 	insmod "/lib/modules/$m" || echo "l2: error op=insmod module=$m"
 done </lib/modules/load.order
-
-# PCI devices by vendor:device or class, never by a fixed address.
-find_pci() {
-	local d
-	for d in /sys/bus/pci/devices/*; do
-		case "$1" in
-		class=*) [ "$(cat "$d/class")" = "${1#class=}" ] && { basename "$d"; return; } ;;
-		*) [ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ] && { basename "$d"; return; } ;;
-		esac
-	done
-}
 
 # The IOMMU in front of a device: its group's domain type (DMA, DMA-FQ,
 # identity) or "none".
@@ -60,7 +37,7 @@ iommu_of() {
 	fi
 }
 
-echo "l2: iommu smmu_devices=$(ls /sys/class/iommu 2>/dev/null | wc -l) strict=$(grep -c 'iommu.strict=1' /proc/cmdline)"
+echo "l2: iommu smmu_devices=$(find /sys/class/iommu -mindepth 1 -maxdepth 1 2>/dev/null | wc -l) strict=$(grep -c 'iommu.strict=1' /proc/cmdline)"
 
 NVME=$(find_pci class=0x010802)
 if [ -z "$NVME" ]; then

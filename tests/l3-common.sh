@@ -1,0 +1,40 @@
+# shellcheck shell=dash
+# Helpers of both /init scripts of the three-level machine (L1's
+# tests/l3-l1-init.sh and L2's tests/l3-l2-init.sh), installed in each
+# initramfs as /l3-common.sh and sourced there. LEVEL (l1 or l2) prefixes
+# what they print.
+
+# arg NAME DEFAULT: the kernel parameter NAME=..., or DEFAULT
+arg() {
+	local a
+	# the command line's words (no parameter here holds a space)
+	# shellcheck disable=SC2013
+	for a in $(cat /proc/cmdline); do
+		case "$a" in "$1="*) echo "${a#*=}"; return ;; esac
+	done
+	echo "$2"
+}
+
+# Seconds since boot, from the kernel's clock (up: with hundredths; secs:
+# whole).
+up() { cut -d' ' -f1 /proc/uptime; }
+secs() { cut -d. -f1 /proc/uptime; }
+
+# finish RC: the last line, then power off.
+finish() {
+	echo "$LEVEL: done rc=$1 uptime=$(up)"
+	sync
+	poweroff -f
+}
+
+# find_pci VENDOR:DEVICE | class=CLASS: the first PCI device that matches
+# (its address), never by a fixed address.
+find_pci() {
+	local d
+	for d in /sys/bus/pci/devices/*; do
+		case "$1" in
+		class=*) [ "$(cat "$d/class")" = "${1#class=}" ] && { basename "$d"; return; } ;;
+		*) [ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ] && { basename "$d"; return; } ;;
+		esac
+	done
+}
