@@ -134,6 +134,12 @@ build_l1_initramfs() {
 	say "L1: initramfs $L3/l1-initramfs.cpio ($(du -m "$L3/l1-initramfs.cpio" | cut -f1) MiB, $(grep -c /usr/lib/aarch64-linux-gnu/ "$list") libraries)"
 }
 
+build_userspace() {
+	build_progs
+	build_l2_initramfs
+	build_l1_initramfs
+}
+
 what=${1:-}
 shift || true
 case "$what" in
@@ -141,8 +147,8 @@ kernel) build_kernel ;;
 progs) build_progs ;;
 l2-initramfs) build_l2_initramfs ;;
 l1-initramfs) build_l1_initramfs ;;
-userspace) build_progs; build_l2_initramfs; build_l1_initramfs ;;
-prepare) "$TOP/scripts/l3-fetch.sh"; build_progs; build_l2_initramfs; build_l1_initramfs ;;
-all) build_kernel; build_progs; build_l2_initramfs; build_l1_initramfs ;;
+userspace) build_userspace ;;
+prepare) "$TOP/scripts/l3-fetch.sh"; build_userspace ;;
+all) build_kernel; build_userspace ;;
 *) die "usage: l3-build.sh kernel|progs|l2-initramfs|l1-initramfs|userspace|prepare|all" ;;
 esac
