@@ -186,6 +186,7 @@ class L3ParseTest(unittest.TestCase):
                       [ln.split()[1] for ln in lines if ln.startswith("PASS")], lines)
         self.assertTrue(any(ln.startswith("PASS l3:ratio.accel-vs-plain -- write 0.50x, read 0.25x")
                             for ln in lines), lines)
+        self.assertIn("PASS l3:l0.exit -- L0 powered off after 60 s, 0.25x its 240 s limit", lines)
         # make bench's table (l3_bench.py) takes the ratio from here
         self.assertIn("accel ratio_vs=plain write=0.50 read=0.25", self.measured)
 
