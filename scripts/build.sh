@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build pieces of the test machine, out of tree and with ccache:
-#   build.sh kernel [test|debug]   arm64 Image: allnoconfig + configs/ fragments
+#   build.sh kernel [test|debug|16k|coverage]
+#                                  arm64 Image: allnoconfig + configs/ fragments
 #   build.sh selftests             the kselftests, static aarch64 binaries
 #   build.sh initramfs [test|debug] /init, selftests, nest_bench, by gen_init_cpio
 # Outputs go under build/out/VARIANT and build/selftests.
@@ -15,10 +16,11 @@ SELFTESTS=(iommu/iommufd iommu/iommufd_fail_nth iommu/iommufd_smmuv3 iommu/iommu
 # The test and debug kernels are also the three-level machine's host
 # (configs/l1.config: KVM and what Debian's QEMU needs), so that make
 # check's L1 is a kernel its boots test, not another build. The 16K variant
-# is the test config with its own fragment.
+# is the test config with its own fragment; make coverage's kernel is the
+# test kernel (l1.config too: ccache then serves it) with gcov.
 fragments() {
 	printf '%s\n' "$TOP/configs/test.config"
-	case "$1" in test | debug) printf '%s\n' "$TOP/configs/l1.config" ;; esac
+	case "$1" in test | debug | coverage) printf '%s\n' "$TOP/configs/l1.config" ;; esac
 	[ "$1" = test ] || printf '%s\n' "$TOP/configs/$1.config"
 }
 
@@ -53,10 +55,29 @@ check_config() {
 	return "$bad"
 }
 
+# gcov_profile DIR...: make's command-line GCOV_PROFILE that profiles the
+# objects of DIR and its subdirectories and nothing else. A command-line
+# variable overrides every Makefile's own GCOV_PROFILE and reaches each
+# sub-make (MAKEFLAGS) unexpanded: scripts/Makefile.build expands it with
+# that directory's $(obj). The series' tree is not modified.
+gcov_profile() {
+	local d pats=
+	for d in "$@"; do
+		d=${d%/}
+		pats+="$d $d/% "
+	done
+	# shellcheck disable=SC2016 # expanded by make, per directory
+	printf 'GCOV_PROFILE=$(if $(filter %s,$(obj)),y)' "${pats% }"
+}
+
 # The source tree and output directory may be overridden (KSRC, KOUT), as
 # the per-patch checker does for its own worktree.
 build_kernel() {
 	local variant=${1:-test} src=${KSRC:-$TREE} out=${KOUT:-$BUILD/out/${1:-test}}
+	local extra=()
+	# COVERAGE_DIRS: the directories make coverage profiles
+	# shellcheck disable=SC2086 # a list of directories
+	[ "$variant" = coverage ] && extra=("$(gcov_profile ${COVERAGE_DIRS:-drivers/iommu})")
 	mkdir -p "$out"
 	mapfile -t frags < <(fragments "$variant")
 	kmake "$src" "$out" -s allnoconfig
@@ -64,7 +85,7 @@ build_kernel() {
 		"${frags[@]}" >/dev/null
 	kmake "$src" "$out" -s olddefconfig
 	check_config "$out" "$variant" "$src" || die "config $variant: fragments not applied"
-	kmake "$src" "$out" Image
+	kmake "$src" "$out" Image "${extra[@]}"
 	say "kernel ($variant): $out/arch/arm64/boot/Image"
 }
 
@@ -131,5 +152,5 @@ case "$what" in
 kernel) build_kernel "$@" ;;
 selftests) build_selftests ;;
 initramfs) build_initramfs "$@" ;;
-*) die "usage: build.sh kernel|selftests|initramfs [test|debug]" ;;
+*) die "usage: build.sh kernel|selftests|initramfs [test|debug|16k|coverage]" ;;
 esac
