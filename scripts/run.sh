@@ -17,6 +17,9 @@
 #   WB_NAME=NAME                name of the results and log (default: BOOT)
 #   SEED=SEED                   passed to the programs as $NESTED_DMA_SEED
 #   QEMU_TRACE=FILE             QEMU's SMMUv3 command-queue trace (make bench)
+#   WB_GCOV=FILE                a raw disk (virtio-mmio, outside the SMMU)
+#                               to which /init writes the gcov kernel's
+#                               .gcda files after the tests (make coverage)
 # Results (one "PASS|FAIL|SKIP name [-- why]" line each) go to
 # $RESULTS/NAME.txt; the serial log to $LOGS/boot-NAME.log.
 set -euo pipefail
@@ -75,6 +78,18 @@ if [ -n "${QEMU_TRACE:-}" ]; then
 		-trace smmuv3_cmdq_consume_error -D "$QEMU_TRACE")
 fi
 
+# make coverage: a sparse 64 MiB raw disk on the virtio-mmio bus (not PCI:
+# no device is added behind the SMMU); /init writes a cpio archive of
+# /sys/kernel/debug/gcov to it (wb.gcov=)
+disk=()
+gcov_append=
+if [ -n "${WB_GCOV:-}" ]; then
+	rm -f "$WB_GCOV"
+	truncate -s 64M "$WB_GCOV"
+	disk=(-drive "if=none,format=raw,file=$WB_GCOV,id=wbgcov" -device "virtio-blk-device,drive=wbgcov")
+	gcov_append=" wb.gcov=/dev/vda"
+fi
+
 mem=2G
 [ "$variant" = debug ] && mem=4G
 name=${WB_NAME:-$boot}
@@ -85,7 +100,7 @@ rm -f "$log"
 # 2 MiB pages whatever the kernel's page size (the default huge page of a
 # 16K-page kernel is 32 MiB: 160 of them would take all the guest's memory).
 # log_buf_len: /init copies the whole kernel log, from the first record.
-append="console=ttyAMA0 panic=-1 default_hugepagesz=2M hugepagesz=2M hugepages=160 log_buf_len=8M$extra_cmdline wb.tests=$specs"
+append="console=ttyAMA0 panic=-1 default_hugepagesz=2M hugepagesz=2M hugepages=160 log_buf_len=8M$extra_cmdline$gcov_append wb.tests=$specs"
 [ -n "${SEED:-}" ] && append+=" wb.seed=$SEED"
 repeat=${WB_REPEAT:-1}
 [[ $repeat =~ ^[1-9][0-9]*$ ]] || die "WB_REPEAT must be a positive count, not '$repeat'"
@@ -102,7 +117,7 @@ rc=0
 bg_start timeout -k 10 "$limit" qemu-system-aarch64 "${mach[@]}" "${trace[@]}" \
 	-cpu max,pauth-impdef=on -smp 2 -m "$mem" -nodefaults -display none \
 	-no-reboot -monitor none -serial "file:$log" \
-	-device edu -device edu \
+	-device edu -device edu "${disk[@]}" \
 	-kernel "$image" -initrd "$initrd" -append "$append" </dev/null
 qemu=$BG_PID
 # Progress, once a minute: which program runs, how many results so far.

@@ -14,6 +14,9 @@
  *   wb.repeat=N               run that list N times (default 1; make repeat)
  *   wb.timeout=SECONDS        deadline of a program without '@' (default 300)
  *   wb.seed=SEED              passed to the programs as $NESTED_DMA_SEED
+ *   wb.gcov=DEVICE            after the tests, write the gcov kernel's
+ *                             .gcda files (/sys/kernel/debug/gcov) to
+ *                             DEVICE as a cpio archive (make coverage)
  *
  * Each program runs on a pseudo-terminal whose output /init copies to the
  * console line by line; the kernel log (/dev/kmsg) is copied too, each
@@ -27,6 +30,7 @@
  *   wb: run PROG [ARG...]  wb: end PROG rc=N | signal=N | timeout=SECONDS
  *   wb: kmsg: N record(s) lost
  *   wb: kmemleak: N unreferenced object(s) after the tests (debug kernel)
+ *   wb: gcov: N file(s), B byte(s) written to DEVICE (make coverage)
  *   wb: done
  */
 #define _GNU_SOURCE
@@ -499,9 +503,171 @@ static void kmemleak_report(void)
 	say("kmemleak: %u unreferenced object(s) after the tests", leaks);
 }
 
+/*
+ * make coverage: the gcov kernel's counters, read once the tests are done,
+ * go to a raw disk as a cpio archive ("newc", what usr/gen_init_cpio and
+ * the host's scripts/coverage.py read): each .gcda file of
+ * /sys/kernel/debug/gcov under its path there (the build directory's
+ * absolute path), then the trailer. debugfs gives no size: each file is
+ * read whole first. The .gcno links are the host's own files: not copied.
+ */
+#ifndef GCOV_DIR	/* tests/test_coverage.py builds it with its own */
+#define GCOV_DIR "/sys/kernel/debug/gcov"
+#endif
+
+struct gcov_out {
+	int fd;
+	unsigned long long bytes;
+	unsigned int files, errors;
+	unsigned int ino;
+};
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* One cpio "newc" member: header, name, padding, data, padding. */
+static int cpio_member(struct gcov_out *g, const char *name, unsigned int mode,
+		       const char *data, size_t len)
+{
+	static const char zeros[4];
+	char hdr[111];
+	size_t namesize = strlen(name) + 1;
+
+	if (len > 0xffffffffu || namesize > 0xffffffffu)
+		return -1;
+	snprintf(hdr, sizeof(hdr),
+		 "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
+		 ++g->ino, mode, 0, 0, 1, 0, (unsigned int)len, 0, 0, 0, 0,
+		 (unsigned int)namesize, 0);
+	if (write_all(g->fd, hdr, 110) || write_all(g->fd, name, namesize) ||
+	    write_all(g->fd, zeros, (4 - (110 + namesize) % 4) % 4) ||
+	    write_all(g->fd, data, len) || write_all(g->fd, zeros, (4 - len % 4) % 4))
+		return -1;
+	g->bytes += 110 + namesize + len;
+	return 0;
+}
+
+/* Read a whole file of unknown size (debugfs says 0) into *buf. */
+static ssize_t read_whole(const char *path, char **buf)
+{
+	size_t cap = 1 << 16, len = 0;
+	char *p = malloc(cap), *q;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || !p) {
+		free(p);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (;;) {
+		if (len == cap) {
+			q = realloc(p, cap *= 2);
+			if (!q)
+				break;
+			p = q;
+		}
+		n = read(fd, p + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			if (n < 0)
+				break;
+			*buf = p;
+			return len;
+		}
+		len += n;
+	}
+	close(fd);
+	free(p);
+	return -1;
+}
+
+static void gcov_walk(struct gcov_out *g, const char *dir)
+{
+	char path[PATH_MAX], *data;
+	struct dirent *de;
+	struct stat st;
+	size_t n;
+	ssize_t len;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d) {
+		g->errors++;
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		path_fmt(path, "%s/%s", dir, de->d_name);
+		if (lstat(path, &st))
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			gcov_walk(g, path);
+			continue;
+		}
+		n = strlen(path);
+		if (!S_ISREG(st.st_mode) || n < 5 || strcmp(path + n - 5, ".gcda"))
+			continue;
+		len = read_whole(path, &data);
+		if (len < 0) {
+			say("error: gcov: cannot read %s: %s", path, strerror(errno));
+			g->errors++;
+			continue;
+		}
+		/* the name in the archive: the path under GCOV_DIR */
+		if (cpio_member(g, path + strlen(GCOV_DIR "/"), 0100644, data, len))
+			g->errors++;
+		else
+			g->files++;
+		free(data);
+	}
+	closedir(d);
+}
+
+static void gcov_dump(const char *dev)
+{
+	struct gcov_out g = { .fd = -1 };
+
+	if (access(GCOV_DIR, R_OK)) {
+		say("error: gcov: no %s (not a gcov kernel?)", GCOV_DIR);
+		return;
+	}
+	g.fd = open(dev, O_WRONLY | O_CLOEXEC);
+	if (g.fd < 0) {
+		say("error: gcov: cannot open %s: %s", dev, strerror(errno));
+		return;
+	}
+	gcov_walk(&g, GCOV_DIR);
+	if (cpio_member(&g, "TRAILER!!!", 0, NULL, 0) || fsync(g.fd))
+		g.errors++;
+	close(g.fd);
+	if (g.errors)
+		say("error: gcov: %u error(s) writing %s", g.errors, dev);
+	say("gcov: %u file(s), %llu byte(s) written to %s", g.files, g.bytes, dev);
+}
+
 int main(void)
 {
-	char *tests, *timeout_s, *repeat_s, *seed, *spec, *save = NULL;
+	char *tests, *timeout_s, *repeat_s, *seed, *gcov, *spec, *save = NULL;
 	static char cmdline[4096], list[4096];
 	int timeout = 300, repeat = 1, i;
 
@@ -546,6 +712,9 @@ int main(void)
 			run_test(spec, timeout);
 	}
 	kmemleak_report();
+	gcov = cmdline_value(cmdline, "wb.gcov");
+	if (gcov && *gcov)
+		gcov_dump(gcov);
 
 	say("done");
 	sync();
