@@ -3,7 +3,7 @@
 
 S := scripts
 
-.PHONY: help demo check bench setup tree export build run run-debug repeat rebase check-patches \
+.PHONY: help demo check bench coverage setup tree export build run run-debug repeat rebase check-patches \
 	check-checker selftest shellcheck clean distclean l3 l3-direct l3-fetch
 
 # The boot `make run` runs (a boot of tests/plan.conf, where the test lists
@@ -14,6 +14,7 @@ help:
 	@echo "make demo           boot the patched kernel under QEMU's nested SMMUv3 and tell what it does; then three levels"
 	@echo "make check          everything: build, boot tests (KUnit, kselftests), three levels, per-patch checks"
 	@echo "make bench          count a guest's invalidation and STE-switch commands; three-level ratios (build/bench/)"
+	@echo "make coverage       gcov kernel: which lines the series adds to drivers/iommu run (build/runs/coverage/)"
 	@echo "make setup          install what the workbench needs (Debian packages, QEMU >= 10, the base)"
 	@echo "make tree           build/linux = base + patches/ (git repo, tag 'base'); never destroys work"
 	@echo "make export         regenerate patches/ from build/linux (base..HEAD)"
@@ -36,6 +37,11 @@ check:
 
 bench:
 	@WB_CMD=bench $(S)/bench.sh
+
+# make coverage [COVERAGE_DOC=1] [COVERAGE_DIRS="drivers/iommu ..."]: not
+# part of make check (docs/coverage.md says what it costs)
+coverage: setup
+	@WB_CMD=coverage $(S)/coverage.sh
 
 setup:
 	@$(S)/setup.sh

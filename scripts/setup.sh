@@ -9,7 +9,8 @@ set -euo pipefail
 QEMU_MIN=10.0
 PKGS=(make git xz-utils gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross
       sparse coccinelle ccache flex bison bc libssl-dev libelf-dev cpio
-      python3 python3-ply python3-git perl shellcheck file ocaml-nox gnuplot-nox fonts-dejavu-core)
+      python3 python3-ply python3-git perl shellcheck file ocaml-nox gnuplot-nox fonts-dejavu-core
+      lcov)
 BACKPORTS=/etc/apt/sources.list.d/bookworm-backports.sources
 
 SUDO=

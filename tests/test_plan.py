@@ -24,6 +24,17 @@ class PlanTest(unittest.TestCase):
                 self.assertLess(d, b.limit, f"{name}: {prog}'s deadline >= the boot's limit")
         self.assertTrue(p.kunit <= set(p.boots))
 
+    def test_coverage_runs_the_nested_boot(self):
+        """make coverage measures what make check's nested boot runs."""
+        p = plan.load()
+        cov, nested = p.boot("coverage"), p.boot("nested-test")
+        self.assertIn("nested-test", p.check)
+        self.assertEqual((cov.machine, cov.programs), (nested.machine, nested.programs))
+        self.assertEqual(cov.variant, "coverage")
+        self.assertIn("coverage", p.kunit)
+        for prog in cov.programs:
+            self.assertLess(p.deadline(prog, "coverage"), cov.limit, prog)
+
     def test_deadlines_and_specs(self):
         p = plan.load()
         self.assertEqual(p.programs("test", ["wb_faults"]), ["wb_faults@20"])
