@@ -4,7 +4,7 @@
 # BOOT names a boot of tests/plan.conf: its machine (nested: S1+S2, QEMU 10
 # default, with two edu devices; nested-nofwb: the same without the
 # coherency statement nesting needs; s1only, s2only: virt-9.1), kernel
-# variant (test, debug, 16k), programs
+# variant (test, debug, 16k, coverage), programs
 # and wall-clock limit for the whole guest run (a guest still running then
 # is killed and counted as hung). Each program's deadline in the guest
 # comes from plan.conf's "deadline" lines.
