@@ -96,11 +96,20 @@ name=${WB_NAME:-$boot}
 log=$LOGS/boot-$name.log
 mkdir -p "$LOGS" "$RESULTS"
 rm -f "$log"
-# hugepages: the iommufd selftests map up to 128 MiB with MAP_HUGETLB, in
-# 2 MiB pages whatever the kernel's page size (the default huge page of a
-# 16K-page kernel is 32 MiB: 160 of them would take all the guest's memory).
+# hugepages: the iommufd selftests map up to 128 MiB at once with
+# MAP_HUGETLB or MFD_HUGETLB, in pages of the default huge page size, and
+# expect those to be the size of a PMD (a THP, hpage_pmd_size): their
+# buffers are aligned to it, and the mock domain's huge IOPTEs (512 of its
+# pages, 4 MiB with 16K pages) need physically contiguous memory that large.
+# So a PMD each: 2 MiB with 4K pages, 32 MiB with 16K pages (2 MiB pages
+# there, contiguous PTEs, fail the huge dirty-tracking cases); 320 MiB of
+# the guest's memory either way.
+case "$variant" in
+16k) hugepages="default_hugepagesz=32M hugepagesz=32M hugepages=10" ;;
+*) hugepages="default_hugepagesz=2M hugepagesz=2M hugepages=160" ;;
+esac
 # log_buf_len: /init copies the whole kernel log, from the first record.
-append="console=ttyAMA0 panic=-1 default_hugepagesz=2M hugepagesz=2M hugepages=160 log_buf_len=8M$extra_cmdline$gcov_append wb.tests=$specs"
+append="console=ttyAMA0 panic=-1 $hugepages log_buf_len=8M$extra_cmdline$gcov_append wb.tests=$specs"
 [ -n "${SEED:-}" ] && append+=" wb.seed=$SEED"
 repeat=${WB_REPEAT:-1}
 [[ $repeat =~ ^[1-9][0-9]*$ ]] || die "WB_REPEAT must be a positive count, not '$repeat'"
