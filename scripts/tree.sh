@@ -104,7 +104,12 @@ fi
 say "tree: unpacking $BASE_TARBALL"
 mkdir -p "$BUILD"
 tmp=$(mktemp -d "$BUILD/unpack.XXXXXX")
-tar -xf "$BASE_TARBALL" -C "$tmp"
+# -m: every file dated now, not as in the tarball. Build outputs of an
+# earlier tree (another base) are then older than every source and header,
+# and make rebuilds them all (ccache serves what did not change); with the
+# tarball's dates a header that changed between two bases can be older than
+# the objects built from the earlier one, which make would keep.
+tar -xmf "$BASE_TARBALL" -C "$tmp"
 mv "$tmp"/linux-source-6.12 "$TREE"
 rmdir "$tmp"
 
