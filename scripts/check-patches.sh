@@ -50,8 +50,17 @@ mkdir -p "$PLOGS" "$CACHE" "$(dirname "$RES")"
 : >"$RES"
 
 
+# Seconds each check took, per patch, in $PLOGS/timing.txt (a check's time
+# runs from the previous result to its own: the "before" builds of the
+# warnings go to apply).
+TIMING=$PLOGS/timing.txt
+: >"$TIMING"
+last_result=$SECONDS
+
 result() {	# result VERDICT PATCH CHECK [WHY]
 	local line="$1 patch:$2:$3"
+	printf '%s %s %d\n' "$2" "$3" $((SECONDS - last_result)) >>"$TIMING"
+	last_result=$SECONDS
 	[ -n "${4:-}" ] && line="$line -- $4"
 	printf '%s\n' "$line" >>"$RES"
 	[ "$1" = FAIL ] && printf '    %s\n' "$line"
@@ -320,6 +329,7 @@ for p in "${series[@]}"; do
 	pf=$SERIES_DIR/$p
 	log=$PLOGS/${p%.patch}
 	say "patch $i/${#series[@]}: $p"
+	last_result=$SECONDS
 	if [ "$applied" -eq 0 ]; then
 		for c in "${CHECKS[@]}"; do
 			result FAIL "$p" "$c" "not checked: an earlier patch does not apply"
