@@ -4,11 +4,10 @@
 S := scripts
 
 .PHONY: help demo check bench coverage setup tree export build run run-debug repeat rebase check-patches \
-	check-checker selftest shellcheck clean distclean l3 l3-direct l3-fetch
+	check-checker test-workbench clean distclean three-level three-level-direct three-level-fetch
 
-# The boot `make run` runs (a boot of tests/plan.conf, where the test lists
-# and time limits are)
-BOOT ?= nested-test
+# make run's boot: BOOT=NAME, any boot of configs/plan.conf (default: the
+# boot of its role "run"); boots, machines and test lists are named there.
 
 help:
 	@echo "make demo           boot the patched kernel under QEMU's nested SMMUv3 and tell what it does; then three levels"
@@ -19,14 +18,15 @@ help:
 	@echo "make tree           build/linux = base + patches/ (git repo, tag 'base'); never destroys work"
 	@echo "make export         regenerate patches/ from build/linux (base..HEAD)"
 	@echo "make build          the arm64 test kernel, kselftests and initramfs"
-	@echo "make run            boot the nested machine and run the in-guest tests (BOOT=a boot of tests/plan.conf)"
+	@echo "make run            boot the nested machine and run the in-guest tests (BOOT=a boot of configs/plan.conf)"
 	@echo "make run-debug      the same on the debug kernel (configs/debug.config: KASAN, lockdep...)"
-	@echo "make repeat         TESTS=PROG:CASE,... N=20 VARIANT=test|debug: run chosen cases N times"
+	@echo "make repeat         TESTS=PROG:CASE,... N=20 [BOOT=NAME]: run chosen cases N times on a boot's machine"
+	@echo "make test-workbench the workbench's own tests (unit tests, shellcheck, pyflakes): no setup, < 1 min"
 	@echo "make rebase         VERSION=...: move the queue onto another linux-source-6.12, check it"
 	@echo "make check-patches  only the per-patch checks"
 	@echo "make check-checker  show that each per-patch check fails on a generated broken patch"
-	@echo "make l3             three levels: L0 QEMU 10 -> L1 kernel + KVM + QEMU 11.1.3 -> L2 Debian kernel (build/l3/)"
-	@echo "make l3-direct      the L2 half alone on L0 (no L1): Debian's kernel behind one SMMUv3"
+	@echo "make three-level    L0 QEMU 10 -> L1 this kernel + KVM + QEMU 11.1.3 -> L2 Debian kernel with an NVMe"
+	@echo "make three-level-direct  the L2 half alone on L0 (no L1): Debian's kernel behind one SMMUv3"
 	@echo "make clean          remove build outputs, keep build/linux"
 
 demo:
@@ -55,16 +55,16 @@ export:
 build: tree
 	@$(S)/build.sh kernel test
 	@$(S)/build.sh selftests
-	@$(S)/build.sh initramfs test
+	@$(S)/build.sh initramfs
 
 run: build
-	@WB_CMD=run $(S)/run.sh $(BOOT)
+	@WB_CMD=run $(S)/run.sh $${BOOT:-$$($(S)/plan.py role run)}
 
 run-debug: build
 	@$(S)/build.sh kernel debug
-	@WB_CMD=run $(S)/run.sh nested-debug
+	@WB_CMD=run-debug $(S)/run.sh $$($(S)/plan.py role run-debug)
 
-# make repeat TESTS=iommufd_nested_dma:fault_storm N=20 VARIANT=debug [SEED=...]
+# make repeat TESTS=iommufd_nested_dma:fault_storm N=20 [BOOT=nested-debug] [SEED=...]
 repeat: tree
 	@WB_CMD=repeat $(S)/repeat.sh
 
@@ -80,29 +80,25 @@ check-checker: tree
 
 # The three-level machine. L1_KSRC: the L1 kernel's source (default
 # build/linux, the patched tree).
-l3-fetch:
-	@$(S)/l3-fetch.sh
+three-level-fetch:
+	@$(S)/three-level-fetch.sh
 
-l3: l3-fetch
-	@$(S)/l3-build.sh all
-	@$(S)/run-l3.sh $(L3_RUNS)
+three-level: three-level-fetch
+	@WB_CMD=three-level $(S)/three-level-build.sh all
+	@WB_CMD=three-level $(S)/three-level.sh $(L3_RUNS)
 
-l3-direct: l3-fetch
-	@$(S)/l3-build.sh progs
-	@$(S)/l3-build.sh l2-initramfs
-	@$(S)/run-l3.sh --direct
+three-level-direct: three-level-fetch
+	@$(S)/three-level-build.sh progs
+	@$(S)/three-level-build.sh l2-initramfs
+	@WB_CMD=three-level-direct $(S)/three-level.sh --direct
 
-# The parser's tests use the tree's own KUnit parser (build/linux).
-selftest: tree
-	@python3 -m unittest discover -s tests -p 'test_*.py'
+# No setup, no tree, no network
+test-workbench:
+	@$(S)/test-workbench.sh
 
-shellcheck:
-	@shellcheck -x $(S)/*.sh tests/*.sh .ci/run
-
+# Every build output but the work tree build/linux (and its lock)
 clean:
-	rm -rf build/out build/selftests build/runs build/check build/cocci-wt build/bench \
-		build/checker-selftest build/rebase \
-		build/init build/nest_bench build/wb_faults build/initramfs.cpio build/initramfs.list
+	[ ! -d build ] || find build -mindepth 1 -maxdepth 1 ! -name linux ! -name .lock -exec rm -rf {} +
 	-git -C build/linux worktree prune 2>/dev/null
 
 distclean:

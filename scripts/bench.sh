@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # make bench: the cost of a guest's invalidations and STE transitions on
 # QEMU's nested SMMUv3, counted from QEMU's trace and cross-checked with the
-# driver's own count (tests/nest_bench.c in the guest, scripts/bench.py on
-# the host). Writes build/bench/bench.{txt,csv,png}. Then the three-level
-# machine's ratios (scripts/l3_bench.py): L2's NVMe throughput behind QEMU
+# driver's own count (guest/nest_bench.c in the guest, scripts/bench.py on
+# the host). Writes bench.{txt,csv,png} to build/runs/COMMAND/. Then the three-level
+# machine's ratios (scripts/bench_three_level.py): L2's NVMe throughput behind QEMU
 # 11.1.3's accelerated vSMMUv3 against plain assignment, guest commands per
-# MiB, from one L0 boot (scripts/run-l3.sh), appended to bench.txt.
-#   bench.sh [--no-build] [--l3 MEASURED]
+# MiB, from one L0 boot (scripts/three-level.sh), appended to bench.txt.
+#   bench.sh [--no-build] [--three-level MEASURED]
 #     --no-build: use the kernel and initramfs already built
-#     --l3 MEASURED: take the three-level figures of a run already made
+#     --three-level MEASURED: take the three-level figures of a run already made
 #       (make check's) instead of booting it again
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -19,8 +19,8 @@ l3m=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--no-build) build=0 ;;
-	--l3) l3m=$2; shift ;;
-	*) die "usage: bench.sh [--no-build] [--l3 MEASURED]" ;;
+	--three-level) l3m=$2; shift ;;
+	*) die "usage: bench.sh [--no-build] [--three-level MEASURED]" ;;
 	esac
 	shift
 done
@@ -29,33 +29,34 @@ if [ "$build" = 1 ]; then
 	"$TOP/scripts/tree.sh"
 	"$TOP/scripts/build.sh" kernel test
 	"$TOP/scripts/build.sh" selftests
-	"$TOP/scripts/build.sh" initramfs test
+	"$TOP/scripts/build.sh" initramfs
 fi
 
-out=$BUILD/bench
-mkdir -p "$out" "$RESULTS"
+out=$RUNDIR
+mkdir -p "$out" "$LOGS" "$RESULTS"
 rc=0
-# The boot "bench" of tests/plan.conf
-QEMU_TRACE=$out/qemu-trace.log "$TOP/scripts/run.sh" bench || rc=1
-python3 "$TOP/scripts/bench.py" --log "$LOGS/boot-bench.log" \
-	--trace "$out/qemu-trace.log" \
+# The boot of configs/plan.conf's role "bench"
+boot=$(python3 "$TOP/scripts/plan.py" role bench)
+QEMU_TRACE=$LOGS/qemu-trace.log "$TOP/scripts/run.sh" "$boot" || rc=1
+python3 "$TOP/scripts/bench.py" --log "$LOGS/boot-$boot.log" \
+	--trace "$LOGS/qemu-trace.log" \
 	--kunit-src "$TREE/drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-test.c" \
 	--out "$out" --results "$RESULTS/bench-counts.txt" || rc=1
-grep '^FAIL' "$RESULTS/bench-counts.txt" | sed 's/^/    /' || true
+python3 "$TOP/scripts/results.py" brief "$RESULTS/bench-counts.txt" || true
 
 # Three levels
 if [ -z "$l3m" ]; then
-	l3m=$BUILD/l3/results/l3-measured.txt
+	l3m=$LOGS/three-level-measured.txt
 	rm -f "$l3m"
-	if "$TOP/scripts/l3-build.sh" prepare >"$out/l3-build.log" 2>&1; then
-		"$TOP/scripts/run-l3.sh" >"$out/l3-run.log" 2>&1 || true
+	if "$TOP/scripts/three-level-build.sh" prepare >"$LOGS/three-level-build.log" 2>&1; then
+		"$TOP/scripts/three-level.sh" >"$LOGS/three-level.log" 2>&1 || true
 	fi
 fi
 echo >>"$out/bench.txt"
-if [ -s "$l3m" ] && python3 "$TOP/scripts/l3_bench.py" "$l3m" "${L3_MIB:-64}" >"$out/l3-bench.txt"; then
-	tee -a "$out/bench.txt" <"$out/l3-bench.txt"
+if [ -s "$l3m" ] && python3 "$TOP/scripts/bench_three_level.py" "$l3m" "${L3_MIB:-64}" >"$LOGS/three-level-bench.txt"; then
+	tee -a "$out/bench.txt" <"$LOGS/three-level-bench.txt"
 else
-	echo "three levels: no figures (see $out/l3-build.log, $out/l3-run.log)" | tee -a "$out/bench.txt"
+	echo "three levels: no figures (see $LOGS/three-level-build.log, $LOGS/three-level.log)" | tee -a "$out/bench.txt"
 	rc=1
 fi
 say "bench: $out/bench.txt, bench.csv, bench.png"

@@ -3,7 +3,7 @@
 #   build.sh kernel [test|debug|16k|coverage]
 #                                  arm64 Image: allnoconfig + configs/ fragments
 #   build.sh selftests             the kselftests, static aarch64 binaries
-#   build.sh initramfs [test|debug] /init, selftests, nest_bench, by gen_init_cpio
+#   build.sh initramfs             /init, selftests, nest_bench (scripts/cpio.py)
 # Outputs go under build/out/VARIANT and build/selftests.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -111,38 +111,36 @@ build_selftests() {
 }
 
 build_initramfs() {
-	local variant=${1:-test} out list prog
-	out=$BUILD/out/$variant
-	[ -x "$out/usr/gen_init_cpio" ] || kmake "$TREE" "$out" usr/gen_init_cpio
+	local list prog
 	"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
-		-o "$BUILD/init" "$TOP/tests/init.c"
+		-o "$BUILD/init" "$TOP/guest/init.c"
 	# the workbench's end-to-end self-test (a boot that must fail)
 	"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
-		-o "$BUILD/wb_faults" "$TOP/tests/wb_faults.c"
+		-o "$BUILD/wb_faults" "$TOP/guest/wb_faults.c"
 	# make bench's guest half, against the series' uAPI headers
 	[ -d "$BUILD/out/headers/usr/include" ] ||
 		die "no uAPI headers: run 'build.sh selftests'"
 	"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
 		-isystem "$BUILD/out/headers/usr/include" \
-		-o "$BUILD/nest_bench" "$TOP/tests/nest_bench.c"
+		-o "$BUILD/nest_bench" "$TOP/guest/nest_bench.c"
 	list=$BUILD/initramfs.list
 	{
-		echo "dir /dev 0755 0 0"
-		echo "nod /dev/console 0600 0 0 c 5 1"
-		echo "dir /proc 0755 0 0"
-		echo "dir /sys 0755 0 0"
-		echo "dir /tmp 1777 0 0"
-		echo "dir /bin 0755 0 0"
-		echo "file /init $BUILD/init 0755 0 0"
-		echo "file /bin/nest_bench $BUILD/nest_bench 0755 0 0"
-		echo "file /bin/wb_faults $BUILD/wb_faults 0755 0 0"
+		echo "dir /dev 0755"
+		echo "nod /dev/console 0600 c 5 1"
+		echo "dir /proc 0755"
+		echo "dir /sys 0755"
+		echo "dir /tmp 1777"
+		echo "dir /bin 0755"
+		echo "file /init $BUILD/init 0755"
+		echo "file /bin/nest_bench $BUILD/nest_bench 0755"
+		echo "file /bin/wb_faults $BUILD/wb_faults 0755"
 		for prog in "${SELFTESTS[@]}"; do
 			[ -x "$BUILD/selftests/$prog" ] ||
 				die "selftest $prog is not built: run 'build.sh selftests'"
-			echo "file /bin/${prog##*/} $BUILD/selftests/$prog 0755 0 0"
+			echo "file /bin/${prog##*/} $BUILD/selftests/$prog 0755"
 		done
 	} >"$list"
-	"$out/usr/gen_init_cpio" "$list" >"$BUILD/initramfs.cpio"
+	python3 "$TOP/scripts/cpio.py" "$list" "$BUILD/initramfs.cpio" >/dev/null
 	say "initramfs: $BUILD/initramfs.cpio"
 }
 
@@ -151,6 +149,6 @@ shift || true
 case "$what" in
 kernel) build_kernel "$@" ;;
 selftests) build_selftests ;;
-initramfs) build_initramfs "$@" ;;
+initramfs) build_initramfs ;;
 *) die "usage: build.sh kernel|selftests|initramfs [test|debug|16k|coverage]" ;;
 esac

@@ -2,7 +2,7 @@
 # Check every patch of patches/series in order, on its own:
 #   apply        it applies with git am on the base plus the patches before it
 #   checkpatch   scripts/checkpatch.pl --strict: 0 errors, 0 warnings, and no
-#                CHECK that tests/checkpatch-exceptions does not explain
+#                CHECK that configs/checkpatch-exceptions does not explain
 #   build        the test kernel builds after it (the series is bisectable);
 #                the test config has CONFIG_UAPI_HEADER_TEST, so every uAPI
 #                header is compile-tested by this step
@@ -43,7 +43,7 @@ OUT_ST=$BUILD/check/out/selftests
 PLOGS=$LOGS/patches
 RES=${RES:-$RESULTS/patches.txt}
 CACHE=$WB_CACHE
-EXCEPTIONS=${CHECKPATCH_EXCEPTIONS:-$TOP/tests/checkpatch-exceptions}
+EXCEPTIONS=${CHECKPATCH_EXCEPTIONS:-$TOP/configs/checkpatch-exceptions}
 CHECKS=(apply checkpatch build build-x86 build-distro selftests warnings kernel-doc coccicheck)
 
 mkdir -p "$PLOGS" "$CACHE" "$(dirname "$RES")"
@@ -382,7 +382,7 @@ for p in "${series[@]}"; do
 		result FAIL "$p" checkpatch "${total:-no verdict}; log $log.checkpatch.log"
 	elif [ -n "$unexplained" ]; then
 		printf '%s\n' "$unexplained" >"$log.checkpatch-checks"
-		result FAIL "$p" checkpatch "$(wc -l <"$log.checkpatch-checks") CHECK(s) not explained in tests/checkpatch-exceptions: $(head -1 "$log.checkpatch-checks"); all in $log.checkpatch-checks"
+		result FAIL "$p" checkpatch "$(wc -l <"$log.checkpatch-checks") CHECK(s) not explained in configs/checkpatch-exceptions: $(head -1 "$log.checkpatch-checks"); all in $log.checkpatch-checks"
 	else
 		result PASS "$p" checkpatch
 	fi

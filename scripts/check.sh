@@ -3,11 +3,11 @@
 #   1. setup (packages), work tree (base + patches/)
 #   2. the workbench's own tests (parser, demo, plan, shellcheck)
 #   3. the test kernel, kselftests and initramfs
-#   4. the boots tests/plan.conf lists on its "check" line (the debug kernel
+#   4. the boots configs/plan.conf lists on its "check" line (the debug kernel
 #      is built when one of them needs it); then the workbench's end-to-end
 #      self-test (boot "wb-faults": an injected WARNING, a hung case and an
 #      unexpected skip must each fail, by name); the three-level machine
-#      (run-l3.sh: the test kernel as L1 running QEMU 11.1.3, L2 a stock
+#      (three-level.sh: the test kernel as L1 running QEMU 11.1.3, L2 a stock
 #      Debian kernel); and make bench's boot (its command counts are checked)
 #   5. per-patch checks (check-patches.sh), and their self-test on a
 #      generated series of broken patches (check-checker.sh)
@@ -62,30 +62,15 @@ step fetch-uapi "$TOP/scripts/fetch-uapi.sh" &&
 	uapi_inc=$(tail -n 1 "$LOGS/fetch-uapi.log")
 export UAPI_UPSTREAM_INCLUDE=$uapi_inc
 
-# The workbench's own tests: the log parser must be able to fail.
-say "[$(elapsed)] workbench self-tests"
-rc=0
-python3 -m unittest discover -s "$TOP/tests" -p 'test_*.py' -v \
-	>"$LOGS/selftest-workbench.log" 2>&1 || rc=$?
-sed -nE 's/^(test_\w+) \(test_(\w+)\..*\) \.\.\. (ok|FAIL|ERROR)$/\3 workbench:\2.\1/p' \
-	"$LOGS/selftest-workbench.log" |
-	sed -E 's/^ok /PASS /; s/^(FAIL|ERROR) /FAIL /' >"$RESULTS/workbench.txt"
-if [ "$rc" -ne 0 ] && ! grep -q '^FAIL' "$RESULTS/workbench.txt"; then
-	echo "FAIL workbench:unittest -- failed outside a test (rc $rc); see $LOGS/selftest-workbench.log" >>"$RESULTS/workbench.txt"
-elif ! grep -q '^PASS' "$RESULTS/workbench.txt"; then
-	echo "FAIL workbench:unittest -- no test ran; see $LOGS/selftest-workbench.log" >>"$RESULTS/workbench.txt"
-fi
-# the files and flags are make shellcheck's
-if make -s -C "$TOP" shellcheck >"$LOGS/shellcheck.log" 2>&1; then
-	echo "PASS workbench:shellcheck" >>"$RESULTS/workbench.txt"
-else
-	echo "FAIL workbench:shellcheck -- see $LOGS/shellcheck.log" >>"$RESULTS/workbench.txt"
-fi
+# The workbench's own tests (make test-workbench: unit tests, shellcheck,
+# pyflakes): the log parser must be able to fail.
+say "[$(elapsed)] the workbench's own tests"
+"$TOP/scripts/test-workbench.sh" >"$LOGS/test-workbench.log" 2>&1 || true
 
 built=1
 step kernel "$TOP/scripts/build.sh" kernel test || built=0
 step selftests "$TOP/scripts/build.sh" selftests || built=0
-[ "$built" -eq 1 ] && { step initramfs "$TOP/scripts/build.sh" initramfs test || built=0; }
+[ "$built" -eq 1 ] && { step initramfs "$TOP/scripts/build.sh" initramfs || built=0; }
 
 # The series' uAPI is upstream's: every symbol of its iommufd.h (installed
 # by the selftests step) has upstream's value and layout.
@@ -118,64 +103,44 @@ if [ "$built" -eq 1 ]; then
 	done
 
 	# The verdict itself must be able to fail: a boot whose program injects
-	# a WARNING inside a case's output, an unexpected skip and a hung case.
-	say "[$(elapsed)] workbench end-to-end self-test: boot wb-faults (must fail)"
-	e2e=$RESULTS/workbench-e2e.txt
-	: >"$e2e"
-	SEED='' "$TOP/scripts/run.sh" wb-faults >"$LOGS/wb-faults.log" 2>&1 || true
-	got=$RESULTS/wb-faults.txt
-	if [ -s "$got" ]; then
-		mv "$got" "$LOGS/wb-faults-results.txt"
-		got=$LOGS/wb-faults-results.txt
-	fi
-	while read -r what pattern; do
-		if grep -qE "^FAIL $pattern" "$got" 2>/dev/null; then
-			echo "PASS workbench:e2e.$what" >>"$e2e"
-		else
-			echo "FAIL workbench:e2e.$what -- no failure matching '$pattern' in $got" >>"$e2e"
-		fi
-	done <<'EOF'
-warning_inside_output wb-faults:splat\.kselftest\.wb_faults\.wb_faults\.warning_inside_output -- WARNING:
-unexpected_skip wb-faults:kselftest\.wb_faults\.wb_faults\.unexpected_skip -- unexpected skip
-hung_case wb-faults:kselftest\.wb_faults\.finished -- killed after its [0-9]+s deadline while in kselftest\.wb_faults\.wb_faults\.hung
-EOF
-	# ...and only those: the boot itself is sound.
-	if grep -E '^FAIL' "$got" 2>/dev/null | grep -vqE 'warning_inside_output|unexpected_skip|wb_faults\.finished'; then
-		echo "FAIL workbench:e2e.nothing_else -- other failures: $(grep '^FAIL' "$got" | grep -vE 'warning_inside_output|unexpected_skip|wb_faults\.finished' | head -3 | xargs)" >>"$e2e"
-	else
-		echo "PASS workbench:e2e.nothing_else" >>"$e2e"
-	fi
+	# a WARNING inside a case's output, an unexpected skip and a hung case
+	# must fail with each, by name, and with nothing else.
+	e2e=$(python3 "$TOP/scripts/plan.py" role e2e)
+	say "[$(elapsed)] the verdict's end-to-end test: boot $e2e (must fail)"
+	SEED='' "$TOP/scripts/run.sh" "$e2e" >"$LOGS/$e2e.log" 2>&1 || true
+	got=$LOGS/$e2e-results.txt
+	mv "$RESULTS/$e2e.txt" "$got" 2>/dev/null || : >"$got"
+	python3 "$TOP/scripts/results.py" expect "$got" workbench:e2e \
+		"warning_inside_output=^FAIL $e2e:splat\.kselftest\.wb_faults\.wb_faults\.warning_inside_output -- WARNING:" \
+		"unexpected_skip=^FAIL $e2e:kselftest\.wb_faults\.wb_faults\.unexpected_skip -- unexpected skip" \
+		"hung_case=^FAIL $e2e:kselftest\.wb_faults\.finished -- killed after its [0-9]+s deadline while in kselftest\.wb_faults\.wb_faults\.hung" \
+		>"$RESULTS/workbench-e2e.txt"
 
 	# Three levels: the test kernel as the host (L1) under L0's QEMU, with
 	# KVM and Debian's unmodified QEMU 11.1.3 giving a stock Debian kernel
-	# (L2) an NVMe and edu behind the accelerated vSMMUv3 (scripts/run-l3.sh);
+	# (L2) an NVMe and edu behind the accelerated vSMMUv3 (scripts/three-level.sh);
 	# then the same with the debug kernel as L1 (KASAN, lockdep...: any
-	# report fails it). tests/plan.conf's "l3" lines name the runs and
-	# limits; their skips are checked against it like a boot's.
+	# report fails it). configs/plan.conf's "three-level" lines name the
+	# runs and limits; their skips are checked against it like a boot's.
 	say "[$(elapsed)] three levels: L1 this kernel + QEMU 11.1.3, L2 Debian's kernel with an assigned NVMe"
-	if step l3-prepare "$TOP/scripts/l3-build.sh" prepare; then
+	if step three-level-prepare "$TOP/scripts/three-level-build.sh" prepare; then
 		while read -r name leg runs limit; do
 			if [ "${variant_built[$leg]:-}" != 1 ]; then
 				echo "FAIL step:$name -- not run: the $leg kernel was not built" >>"$steps"
 				continue
 			fi
 			say "[$(elapsed)] $name: L1 is the $leg kernel, runs $runs, limit ${limit}s"
-			rm -f "$BUILD/l3/results/$name.txt"
-			L3_NAME=$name L1_OUT=$BUILD/out/$leg "$TOP/scripts/run-l3.sh" "$runs" "$limit" \
+			L3_NAME=$name L1_OUT=$BUILD/out/$leg "$TOP/scripts/three-level.sh" "$runs" "$limit" \
 				>"$LOGS/$name.log" 2>&1 </dev/null || true
 			grep -E '^==> L0:|passed,' "$LOGS/$name.log" | sed 's/^/    /' || true
-			if [ -s "$BUILD/l3/results/$name.txt" ]; then
-				cp "$BUILD/l3/results/$name.txt" "$RESULTS/$name.txt"
-				cp "$BUILD/l3/results/$name-measured.txt" "$LOGS/$name-measured.txt" 2>/dev/null || true
-			else
+			[ -s "$RESULTS/$name.txt" ] ||
 				echo "FAIL step:$name -- no results; see $LOGS/$name.log" >>"$steps"
-			fi
-		done < <(python3 "$TOP/scripts/plan.py" l3)
+		done < <(python3 "$TOP/scripts/plan.py" three-level)
 	fi
 
 	# The benchmark's counts are checked (its timings only reported)
 	say "[$(elapsed)] bench: commands per invalidation and per STE switch"
-	"$TOP/scripts/bench.sh" --no-build --l3 "$LOGS/l3-measured.txt" >"$LOGS/bench.log" 2>&1 ||
+	"$TOP/scripts/bench.sh" --no-build --three-level "$LOGS/three-level-measured.txt" >"$LOGS/bench.log" 2>&1 ||
 		grep -q '^FAIL' "$RESULTS"/bench*.txt ||
 		echo "FAIL step:bench -- see $LOGS/bench.log" >>"$steps"
 else

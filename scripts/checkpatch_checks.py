@@ -3,7 +3,7 @@
 explains.
 
   checkpatch_checks.py EXCEPTIONS PATCH LOG
-EXCEPTIONS is tests/checkpatch-exceptions (blocks of "subject:", "check:"
+EXCEPTIONS is configs/checkpatch-exceptions (blocks of "subject:", "check:"
 and "why:" lines); PATCH the patch file (for its subject); LOG checkpatch's
 output on it. Prints each unexplained CHECK ("CHECK: text (where)"), and
 exits 1 if there is one; an exception without a reason is an error.

@@ -15,13 +15,13 @@ the lines the series adds.
       blame), intersected with lcov's line data: per file, per patch,
       overall for each profiled directory, and the blocks never executed
       (FILE:FIRST-LAST, the function), each matched with its reason in
-      tests/coverage.conf. Writes DIR/report.txt, DIR/added.info (lcov
+      configs/coverage.conf. Writes DIR/report.txt, DIR/added.info (lcov
       data of the added lines only), DIR/report.md (the same tables in
       markdown: --doc puts them in docs/coverage.md, between its
       markers), and result lines (PASS/FAIL) to --results; prints a short
       summary.
 
-tests/coverage.conf holds the target and the reasons (see that file).
+configs/coverage.conf holds the target and the reasons (see that file).
 """
 import argparse
 import fnmatch
@@ -385,7 +385,7 @@ def render(rep, conf):
                 f"{sum(b['lines'] for b in blocks)} line(s)")
     for b in blocks:
         r = b["reason"]
-        why = f"[{r[2]}] {r[4]} (KUnit: {r[3]})" if r else "UNEXPLAINED: no entry in tests/coverage.conf"
+        why = f"[{r[2]}] {r[4]} (KUnit: {r[3]})" if r else "UNEXPLAINED: no entry in configs/coverage.conf"
         text.append(f"    {b['file']}:{b['first']}-{b['last']} {b['function']}() "
                     f"{b['lines']} line(s), patch {','.join(f'{p:04d}' for p in b['patches'])}: {why}")
     if rep["unmeasured"]:
@@ -397,7 +397,7 @@ def render(rep, conf):
     stale = [r for r in conf.reasons if r[:2] not in used]
     if stale:
         text.append("")
-        text.append("Reasons in tests/coverage.conf that no block needs now:")
+        text.append("Reasons in configs/coverage.conf that no block needs now:")
         for r in stale:
             text.append(f"    {r[0]}:{r[1]}")
 
@@ -443,10 +443,10 @@ def render(rep, conf):
             results.append(f"PASS {name} -- {b['function']}: {b['reason'][2]}")
         else:
             results.append(f"FAIL {name} -- {b['function']}() never executed and "
-                           f"tests/coverage.conf gives no reason")
+                           f"configs/coverage.conf gives no reason")
     unexplained = [b for b in blocks if not b["reason"]]
     summary.append(f"never executed: {len(blocks)} block(s) of added lines, "
-                   f"{len(unexplained)} without a reason in tests/coverage.conf")
+                   f"{len(unexplained)} without a reason in configs/coverage.conf")
     return "\n".join(text) + "\n", "\n".join(md) + "\n", results, summary
 
 
@@ -521,7 +521,7 @@ def main(argv):
     r.add_argument("--base", default="base")
     r.add_argument("--info", required=True)
     r.add_argument("--out", required=True)
-    r.add_argument("--conf", default=os.path.join(top, "tests", "coverage.conf"))
+    r.add_argument("--conf", default=os.path.join(top, "configs", "coverage.conf"))
     r.add_argument("--dirs", help="the profiled directories (default: coverage.conf's)")
     r.add_argument("--results", help="write PASS/FAIL lines here")
     r.add_argument("--doc", help="rewrite the block table of this markdown file")

@@ -4,13 +4,13 @@
 #      CONFIG_GCOV_KERNEL; only COVERAGE_DIRS, drivers/iommu by default, is
 #      profiled, through make's command line: the tree is not touched), in
 #      build/out/coverage; the kselftests and the initramfs
-#   2. boot "coverage" of tests/plan.conf: the nested machine, KUnit at boot
+#   2. boot "coverage" of configs/plan.conf: the nested machine, KUnit at boot
 #      and the programs of make check's nested boot; /init then writes
 #      /sys/kernel/debug/gcov's .gcda files to a raw virtio disk
 #   3. lcov (the cross gcov) over those .gcda and the build's .gcno files;
 #      scripts/coverage.py restricts the data to the lines base..HEAD adds,
 #      per file and per patch, and lists the blocks never executed with
-#      their reasons (tests/coverage.conf)
+#      their reasons (configs/coverage.conf)
 # Environment: COVERAGE_DIRS="drivers/iommu ..." (profiled and reported),
 # COVERAGE_DOC=1 rewrites the block table of docs/coverage.md.
 # Logs and results: build/runs/coverage/{logs,results}; the report in
@@ -38,7 +38,7 @@ say "[$(elapsed)] coverage kernel (gcov: ${COVERAGE_DIRS:-drivers/iommu}), kself
 run_logged tree "$TOP/scripts/tree.sh"
 run_logged kernel "$TOP/scripts/build.sh" kernel coverage
 run_logged selftests "$TOP/scripts/build.sh" selftests
-run_logged initramfs "$TOP/scripts/build.sh" initramfs coverage
+run_logged initramfs "$TOP/scripts/build.sh" initramfs
 
 # The boot's own results (KUnit, kselftests, splats) count: coverage of a
 # run that failed is still reported, and the failure with it.

@@ -5,7 +5,7 @@ Every sentence comes from the boot's log or its parsed results: the base
 and QEMU actually used, the SMMU's features line, the edu binding, the
 results of KUnit and of each case. A case's "# story:" lines are told only
 if that case passed; otherwise the demo says what failed. What to tell is
-data (tests/demo.conf). Exits 1 if anything failed.
+data (configs/demo.conf). Exits 1 if anything failed.
 """
 import argparse
 import fnmatch
@@ -16,7 +16,7 @@ import sys
 from parse import feature_bits, split_log
 
 DEMO_CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                         "tests", "demo.conf")
+                         "configs", "demo.conf")
 
 # What a VMM developer cares about, in the order worth telling.
 FEATURES = [

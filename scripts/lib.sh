@@ -89,13 +89,13 @@ patches_hash() {
 
 # l1_out: the three-level machine's L1 kernel build directory. L1_OUT if
 # set; else make build's test kernel for the patched tree (L1_KSRC unset or
-# build/linux); else build/l3/out/l1 for another source tree (a clone at
+# build/linux); else build/three-level/out/l1 for another source tree (a clone at
 # tag "base"), so that switching trees does not rebuild everything.
 l1_out() {
 	if [ -n "${L1_OUT:-}" ]; then
 		echo "$L1_OUT"
 	elif [ -n "${L1_KSRC:-}" ] && [ "$L1_KSRC" != "$TREE" ]; then
-		echo "$BUILD/l3/out/l1"
+		echo "$BUILD/three-level/out/l1"
 	else
 		echo "$BUILD/out/test"
 	fi

@@ -50,13 +50,12 @@ KMSG_RE = re.compile(r"^kmsg: \[\s*(\d+\.\d+)\] ?(.*)$")
 RESULT_RE = re.compile(
     r"^(not ok|ok) (\d+) (.*?)(?:\s+#\s*(SKIP|TODO|XFAIL)\b\s*(.*))?$")
 
-# Which SMMUv3 translation stages each QEMU machine has.
-MACHINE_STAGES = {
-    "nested": {"TRANS_S1": True, "TRANS_S2": True, "NESTING": True},
-    "nested-nofwb": {"TRANS_S1": True, "TRANS_S2": True, "NESTING": True},
-    "s1only": {"TRANS_S1": True, "TRANS_S2": False, "NESTING": False},
-    "s2only": {"TRANS_S1": False, "TRANS_S2": True, "NESTING": False},
-}
+
+def machine_features(machine):
+    """The SMMUv3 features a machine of plan.conf must show: its stages,
+    and nesting where it has both."""
+    s1, s2 = machine.has_stage(1), machine.has_stage(2)
+    return {"TRANS_S1": s1, "TRANS_S2": s2, "NESTING": s1 and s2}
 
 
 class Results:
@@ -85,7 +84,7 @@ class Results:
             self.add("SKIP", name, why or reason)
         else:
             self.add("FAIL", name, f"unexpected skip: {why or 'no reason given'}"
-                     " (not in tests/plan.conf's expected skips)")
+                     " (not in configs/plan.conf's expected skips)")
 
 
 def feature_bits(header):
@@ -147,13 +146,13 @@ def check_smmu(kernel, machine, header, res):
         res.add("FAIL", "boot.smmu_stages", "no arm-smmu-v3 probe line")
         return
     bits = feature_bits(header)
-    want = MACHINE_STAGES[machine]
+    want = machine_features(machine)
     wrong = [f"{k}={'yes' if feats & bits[k] else 'no'}"
              for k, v in want.items() if bool(feats & bits[k]) != v]
     have = [k for k in want if feats & bits[k]]
     if wrong:
         res.add("FAIL", "boot.smmu_stages",
-                f"features 0x{feats:08x}: {' '.join(wrong)} on {machine}")
+                f"features 0x{feats:08x}: {' '.join(wrong)} on {machine.name}")
     else:
         res.add("PASS", "boot.smmu_stages",
                 f"features 0x{feats:08x}: {'+'.join(have) or 'none'}")
@@ -276,7 +275,7 @@ class Program:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--boot", required=True, help="a boot of tests/plan.conf")
+    ap.add_argument("--boot", required=True, help="a boot of configs/plan.conf")
     ap.add_argument("--name", help="results' prefix (default: the boot's name)")
     ap.add_argument("--qemu-rc", type=int, required=True)
     ap.add_argument("--tests", help="programs run (default: the boot's)")
@@ -309,7 +308,7 @@ def main():
         res.add("FAIL", "boot.finished", f"qemu exited with rc {args.qemu_rc} after 'wb: done'")
     else:
         res.add("PASS", "boot.finished")
-    check_smmu(kernel, boot.machine, header, res)
+    check_smmu(kernel, plan.machine(boot.machine), header, res)
 
     edu = [l for l in user if re.match(r"wb: edu \S+ bound to vfio-pci", l)]
     iommu = [l for l in user if re.match(r"wb: \d+ edu device\(s\); /dev/iommu present", l)]

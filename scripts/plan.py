@@ -1,26 +1,42 @@
 #!/usr/bin/env python3
-"""Read tests/plan.conf: boots, test lists, deadlines and expected skips.
+"""Read configs/plan.conf: machines, boots, roles, test lists, deadlines and
+expected skips.
 
 As a library: load() gives a Plan. As a command, for the shell scripts:
+  plan.py machine NAME              three lines: its STAGES, its QEMU
+                                    arguments, its kernel parameters
+  plan.py role ROLE                 the boot that ROLE means
   plan.py boot NAME                 MACHINE VARIANT LIMIT PROGRAMS (one line)
+  plan.py boot-for MACHINE VARIANT  the first boot of that machine and variant
   plan.py programs VARIANT PROG,... the programs with their deadlines,
                                     PROG[:ARG...]@SECONDS,...
   plan.py check                     the boots make check runs, one a line
   plan.py boots                     every boot's name, one a line
-  plan.py l3                        the three-level runs make check makes:
+  plan.py three-level               the three-level runs make check makes:
                                     NAME VARIANT RUNS LIMIT, one a line
-  plan.py l3 NAME                   RUNS LIMIT of one of them
+  plan.py three-level NAME          RUNS LIMIT of one of them
 """
 import fnmatch
 import os
 import sys
 
 CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                    "tests", "plan.conf")
+                    "configs", "plan.conf")
 
 
 class PlanError(Exception):
     pass
+
+
+class Machine:
+    def __init__(self, name, stages, qemu, kernel):
+        self.name = name
+        self.stages = stages
+        self.qemu = qemu
+        self.kernel = kernel
+
+    def has_stage(self, n):
+        return str(n) in self.stages
 
 
 class Boot:
@@ -34,18 +50,37 @@ class Boot:
 
 class Plan:
     def __init__(self):
+        self.machines = {}
         self.boots = {}
+        self.roles = {}
         self.check = []
         self.kunit = set()
         self.deadlines = []
         self.skips = []
         self.seedline = None
-        self.l3 = {}
+        self.three_level = {}
+
+    def machine(self, name):
+        if name not in self.machines:
+            raise PlanError(f"no machine named '{name}' in {CONF}")
+        return self.machines[name]
 
     def boot(self, name):
         if name not in self.boots:
             raise PlanError(f"no boot named '{name}' in {CONF}")
         return self.boots[name]
+
+    def role(self, role):
+        if role not in self.roles:
+            raise PlanError(f"no role '{role}' in {CONF}")
+        return self.boot(self.roles[role])
+
+    def boot_for(self, machine, variant):
+        """The first boot of MACHINE on the VARIANT kernel."""
+        for b in self.boots.values():
+            if b.machine == machine and b.variant == variant:
+                return b
+        raise PlanError(f"no boot of machine '{machine}' on the {variant} kernel in {CONF}")
 
     def deadline(self, program, variant):
         """Seconds one program may run in the guest, or None."""
@@ -84,7 +119,17 @@ def load(path=CONF):
             kind, args = words[0], words[1:]
             where = f"{path}:{n}"
             try:
-                if kind == "boot":
+                if kind == "machine":
+                    name, stages, *rest = args
+                    if stages not in ("1", "2", "12"):
+                        raise ValueError(f"stages '{stages}': 1, 2 or 12")
+                    cut = rest.index("--") if "--" in rest else len(rest)
+                    qemu, kernel = rest[:cut], rest[cut + 1:]
+                    plan.machines[name] = Machine(name, stages, qemu, kernel)
+                elif kind == "role":
+                    role, boot = args
+                    plan.roles[role] = boot
+                elif kind == "boot":
                     name, machine, variant, limit, progs = args
                     plan.boots[name] = Boot(name, machine, variant, int(limit),
                                             [p for p in progs.split(",") if p not in ("", "-")])
@@ -99,23 +144,34 @@ def load(path=CONF):
                     if len(args) < 3:
                         raise ValueError("skip BOOT RESULT REASON...")
                     plan.skips.append((args[0], args[1], " ".join(args[2:])))
-                elif kind == "l3":
+                elif kind == "three-level":
                     name, variant, runs, limit = args
-                    plan.l3[name] = (variant, runs, int(limit))
+                    plan.three_level[name] = (variant, runs, int(limit))
                 elif kind == "seedline":
                     plan.seedline = line.split(None, 1)[1]
                 else:
                     raise ValueError(f"unknown kind '{kind}'")
             except ValueError as e:
                 raise PlanError(f"{where}: {e}: {raw.strip()}") from e
-    for name in plan.check + sorted(plan.kunit):
+    for name in plan.check + sorted(plan.kunit) + sorted(plan.roles.values()):
         plan.boot(name)
+    for b in plan.boots.values():
+        plan.machine(b.machine)
     return plan
 
 
 def main(argv):
     plan = load(os.environ.get("WB_PLAN", CONF))
-    if argv[:1] == ["boot"] and len(argv) == 2:
+    if argv[:1] == ["machine"] and len(argv) == 2:
+        m = plan.machine(argv[1])
+        print(m.stages)
+        print(" ".join(m.qemu))
+        print(" ".join(m.kernel))
+    elif argv[:1] == ["role"] and len(argv) == 2:
+        print(plan.role(argv[1]).name)
+    elif argv[:1] == ["boot-for"] and len(argv) == 3:
+        print(plan.boot_for(argv[1], argv[2]).name)
+    elif argv[:1] == ["boot"] and len(argv) == 2:
         b = plan.boot(argv[1])
         print(b.machine, b.variant, b.limit, ",".join(b.programs))
     elif argv[:1] == ["programs"] and len(argv) == 3:
@@ -124,13 +180,13 @@ def main(argv):
         print("\n".join(plan.check))
     elif argv == ["boots"]:
         print("\n".join(plan.boots))
-    elif argv == ["l3"]:
-        for name, (variant, runs, limit) in plan.l3.items():
+    elif argv == ["three-level"]:
+        for name, (variant, runs, limit) in plan.three_level.items():
             print(name, variant, runs, limit)
-    elif argv[:1] == ["l3"] and len(argv) == 2:
-        if argv[1] not in plan.l3:
+    elif argv[:1] == ["three-level"] and len(argv) == 2:
+        if argv[1] not in plan.three_level:
             raise PlanError(f"no three-level run named '{argv[1]}' in {CONF}")
-        variant, runs, limit = plan.l3[argv[1]]
+        variant, runs, limit = plan.three_level[argv[1]]
         print(runs, limit)
     else:
         print(__doc__, file=sys.stderr)

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Boot the test kernel under QEMU and parse what it printed.
 #   run.sh BOOT
-# BOOT names a boot of tests/plan.conf: its machine (nested: S1+S2, QEMU 10
-# default, with two edu devices; nested-nofwb: the same without the
-# coherency statement nesting needs; s1only, s2only: virt-9.1), kernel
+# BOOT names a boot of configs/plan.conf: its machine (a "machine" line
+# there: QEMU's arguments, kernel parameters, stages; two edu devices), kernel
 # variant (test, debug, 16k, coverage), programs
 # and wall-clock limit for the whole guest run (a guest still running then
 # is killed and counted as hung). Each program's deadline in the guest
@@ -26,10 +25,10 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-[ $# -eq 1 ] || die "usage: run.sh BOOT (a boot of tests/plan.conf)"
+[ $# -eq 1 ] || die "usage: run.sh BOOT (a boot of configs/plan.conf)"
 boot=$1
 read -r machine variant limit tests < <(python3 "$TOP/scripts/plan.py" boot "$boot") ||
-	die "no boot '$boot' in tests/plan.conf"
+	die "no boot '$boot' in configs/plan.conf"
 tests=${WB_TESTS:-$tests}
 limit=${WB_LIMIT:-$limit}
 [ "$limit" -gt 0 ] || die "boot $boot has no wall-clock limit (WB_LIMIT)"
@@ -39,33 +38,15 @@ initrd=$BUILD/initramfs.cpio
 [ -r "$image" ] || die "no kernel $image: run 'make build'"
 [ -r "$initrd" ] || die "no initramfs $initrd: run 'make build'"
 
-# GICv3 with its ITS: MSIs are isolated per device, which iommufd requires
-# to bind a device (without it VFIO_DEVICE_BIND_IOMMUFD fails with EPERM).
-# nested: QEMU's SMMUv3 is coherent by construction but says so in no
-# firmware table: the kernel is told (arm_smmu_v3.nesting_canwbs) that its
-# root complex forces write-back accesses, which nesting needs. nested-nofwb
-# is the same machine without it, where nesting must be refused.
-# SMMUV3_STAGES, in the environment of /init and so of the tests (a kernel
-# parameter without a dot), tells iommufd_smmuv3 which stages to expect.
-case "$machine" in
-nested)
-	mach=(-M "virt,iommu=smmuv3,gic-version=3")
-	extra_cmdline=" arm_smmu_v3.nesting_canwbs=1 SMMUV3_STAGES=12"
-	;;
-nested-nofwb)
-	mach=(-M "virt,iommu=smmuv3,gic-version=3")
-	extra_cmdline=" SMMUV3_STAGES=12"
-	;;
-s1only)
-	mach=(-M "virt-9.1,iommu=smmuv3,gic-version=3" -global arm-smmuv3.stage=1)
-	extra_cmdline=" SMMUV3_STAGES=1"
-	;;
-s2only)
-	mach=(-M "virt-9.1,iommu=smmuv3,gic-version=3" -global arm-smmuv3.stage=2)
-	extra_cmdline=" SMMUV3_STAGES=2"
-	;;
-*) die "unknown machine $machine" ;;
-esac
+# The machine (configs/plan.conf): QEMU's arguments, the kernel parameters
+# it needs, and the stages it translates. GICv3 with its ITS everywhere:
+# MSIs are isolated per device, which iommufd requires to bind a device
+# (without it VFIO_DEVICE_BIND_IOMMUFD fails with EPERM). SMMUV3_STAGES, in
+# the environment of /init and so of the tests (a kernel parameter without
+# a dot), tells iommufd_smmuv3 which stages to expect.
+{ read -r stages && read -ra mach && read -r mparams; } < <(python3 "$TOP/scripts/plan.py" machine "$machine") ||
+	die "no machine '$machine' in configs/plan.conf"
+extra_cmdline="${mparams:+ $mparams} SMMUV3_STAGES=$stages"
 
 # The commands QEMU's SMMUv3 consumed, with the ranges, ASIDs and VMIDs of
 # its TLBIs and the stream IDs of its CFGI_CDs
@@ -120,14 +101,20 @@ for ((i = 1; i < repeat; i++)); do expected+=,$tests; done
 # arm64's COMMAND_LINE_SIZE
 [ "${#append}" -lt 2048 ] || die "kernel command line too long (${#append} bytes): fewer tests"
 
+# shellcheck disable=SC2054 # QEMU options hold commas, not array separators
+cmd=(timeout -k 10 "$limit" qemu-system-aarch64 "${mach[@]}" "${trace[@]}"
+	-cpu max,pauth-impdef=on -smp 2 -m "$mem" -nodefaults -display none
+	-no-reboot -monitor none -serial "file:$log"
+	-device edu -device edu "${disk[@]}"
+	-kernel "$image" -initrd "$initrd" -append "$append")
+# the command, as run: make demo shows it, a reader can run it again
+printf '%q ' "${cmd[@]:3}" >"$LOGS/boot-$name-cmdline.txt"
+echo >>"$LOGS/boot-$name-cmdline.txt"
+
 say "boot $name: $machine machine, $variant kernel, tests '${tests:-none}', limit ${limit}s${SEED:+, seed $SEED}; log $log"
 start=$(date +%s)
 rc=0
-bg_start timeout -k 10 "$limit" qemu-system-aarch64 "${mach[@]}" "${trace[@]}" \
-	-cpu max,pauth-impdef=on -smp 2 -m "$mem" -nodefaults -display none \
-	-no-reboot -monitor none -serial "file:$log" \
-	-device edu -device edu "${disk[@]}" \
-	-kernel "$image" -initrd "$initrd" -append "$append" </dev/null
+bg_start "${cmd[@]}" </dev/null
 qemu=$BG_PID
 # Progress, once a minute: which program runs, how many results so far.
 while ! wait_for "$qemu" 60; do
@@ -143,7 +130,4 @@ say "boot $name: qemu exited with $rc after ${secs}s"
 res=$RESULTS/$name.txt
 WB_LIMIT=$limit python3 "$TOP/scripts/parse.py" --boot "$boot" --name "$name" \
 	--qemu-rc "$rc" --tests "$expected" --tree "$TREE" "$log" >"$res"
-printf '    %s passed, %s failed, %s skipped\n' "$(grep -c '^PASS' "$res" || true)" \
-	"$(grep -c '^FAIL' "$res" || true)" "$(grep -c '^SKIP' "$res" || true)"
-grep '^FAIL' "$res" | sed 's/^/    /' || true
-! grep -q '^FAIL' "$res"
+python3 "$TOP/scripts/results.py" brief "$res"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Unit tests of scripts/coverage.py (make coverage's host half) and of
-/init's gcov archive (tests/init.c, built for the host here).
+/init's gcov archive (guest/init.c, built for the host here).
 
 Run: python3 -m unittest discover -s tests -p 'test_*.py'
 """
@@ -120,7 +120,7 @@ class CpioTest(unittest.TestCase):
 
     @unittest.skipUnless(shutil.which("gcc"), "no host gcc")
     def test_init_writes_what_the_host_reads(self):
-        """tests/init.c's gcov_dump(), built for the host with its own
+        """guest/init.c's gcov_dump(), built for the host with its own
         GCOV_DIR, writes the .gcda files (not the .gcno links, not other
         files) so that coverage.py gcda puts them beside the .gcno files of
         the build directory they came from."""
@@ -143,7 +143,7 @@ class CpioTest(unittest.TestCase):
                         "\tgcov_dump(argv[1]);\n\treturn 0;\n}\n")
             exe = os.path.join(tmp, "h")
             subprocess.run(["gcc", "-O1", "-w", f'-DGCOV_DIR="{gdir}"', "-I",
-                            os.path.join(TOP, "tests"), "-o", exe, harness], check=True)
+                            os.path.join(TOP, "guest"), "-o", exe, harness], check=True)
             disk = os.path.join(tmp, "disk.img")
             with open(disk, "wb") as f:
                 f.truncate(1 << 20)
@@ -262,7 +262,7 @@ class ReportTest(unittest.TestCase):
 
 class ConfTest(unittest.TestCase):
     def test_the_projects_conf_loads(self):
-        conf = cov.load_conf(os.path.join(TOP, "tests", "coverage.conf"))
+        conf = cov.load_conf(os.path.join(TOP, "configs", "coverage.conf"))
         self.assertEqual(conf.dirs, ["drivers/iommu"])
         self.assertGreaterEqual(conf.target, 85)
         kinds = {"ats", "stall", "s2fwb", "hw", "error", "config", "test"}

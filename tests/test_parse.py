@@ -24,6 +24,8 @@ HEADER = """\
 """
 
 PLAN = """\
+machine nested 12 -M virt
+machine s1only 1 -M virt-9.1 -global arm-smmuv3.stage=1
 boot m      nested test  300 iommufd
 boot other  nested test  300 iommufd
 boot dbg    nested debug 300 iommufd

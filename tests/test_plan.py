@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tests of tests/plan.conf and scripts/plan.py: the one data place parses,
+"""Tests of configs/plan.conf and scripts/plan.py: the one data place parses,
 and what it says holds together."""
 import os
 import sys
@@ -43,7 +43,7 @@ class PlanTest(unittest.TestCase):
 
     def test_expected_skip_needs_its_reason(self):
         with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
-            f.write("boot b nested test 10 x\nskip b kselftest.x.* no device here\n")
+            f.write("machine nested 12 -M virt\nboot b nested test 10 x\nskip b kselftest.x.* no device here\n")
         try:
             p = plan.load(f.name)
         finally:
@@ -54,9 +54,9 @@ class PlanTest(unittest.TestCase):
 
     def test_errors_name_the_line(self):
         with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
-            f.write("boot b nested test ten x\n")
+            f.write("machine nested 12 -M virt\nboot b nested test ten x\n")
         try:
-            with self.assertRaisesRegex(plan.PlanError, r":1: "):
+            with self.assertRaisesRegex(plan.PlanError, r":2: "):
                 plan.load(f.name)
         finally:
             os.unlink(f.name)

@@ -3,8 +3,8 @@
 
 Who runs where comes from the run itself (L0's QEMU version, the kernels
 L1 and L2 reported, the packages actually used); each check is told with
-what the parser measured (build/l3/results/l3.txt), grouped and ordered by
-tests/demo-l3.conf. A failed or skipped check is told as such. Exits 1 if a
+what the parser measured (build/runs/COMMAND/results/three-level.txt), grouped and ordered by
+configs/demo-three-level.conf. A failed or skipped check is told as such. Exits 1 if a
 check failed or nothing was measured.
 """
 import argparse
@@ -15,7 +15,7 @@ import sys
 from demo import parse_result
 
 CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                    "tests", "demo-l3.conf")
+                    "configs", "demo-three-level.conf")
 
 
 def load_conf(path):
@@ -66,7 +66,7 @@ def package(used, name):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", required=True)
-    ap.add_argument("--used", required=True, help="build/l3/packages-used.txt")
+    ap.add_argument("--used", required=True, help="build/three-level/packages-used.txt")
     ap.add_argument("--l0-qemu", required=True, help="L0's qemu-system-aarch64 --version")
     ap.add_argument("--conf", default=CONF)
     a = ap.parse_args()

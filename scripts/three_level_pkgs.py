@@ -2,12 +2,12 @@
 """Debian arm64 packages for the three-level machine, through a private apt
 configuration (the host's dpkg architectures and sources stay untouched).
 
-  l3-pkgs.py resolve --apt DIR ROOT...    print pin lines for ROOTs and their library closure
-  l3-pkgs.py fetch --apt DIR --cache DIR --pins FILE --used FILE
+  three_level_pkgs.py resolve --apt DIR ROOT...    print pin lines for ROOTs and their library closure
+  three_level_pkgs.py fetch --apt DIR --cache DIR --pins FILE --used FILE
                                           download, check sha256, unpack; write what was used
-  l3-pkgs.py closure --used FILE --role R ELF...
+  three_level_pkgs.py closure --used FILE --role R ELF...
                                           list the shared libraries ELFs need (with their loader)
-  l3-pkgs.py modules --moddir DIR NAME... list kernel modules NAMEs need, in load order
+  three_level_pkgs.py modules --moddir DIR NAME... list kernel modules NAMEs need, in load order
 
 A ROOT is ROLE:PACKAGE, with a trailing '!' when its Depends are not to be
 walked (data, firmware, a kernel). A pin line is

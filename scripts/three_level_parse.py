@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Results of one three-level run (scripts/run-l3.sh): reads L0's serial log
+"""Results of one three-level run (scripts/three-level.sh): reads L0's serial log
 (which carries L1's kernel log, L1's "l1: ..." lines and each L2 console as
 "L2[RUN]| ..."), L0's QEMU trace and the disk image, and prints one line per
-result, "PASS|FAIL|SKIP l3:<name> [-- why]". Raw figures (seconds, MiB/s,
+result, "PASS|FAIL|SKIP three-level:<name> [-- why]". Raw figures (seconds, MiB/s,
 counts) go to --measured; the result lines give timings as ratios only.
 """
 import argparse
@@ -431,12 +431,12 @@ def main():
     ap.add_argument("--limit", type=int, required=True)
     ap.add_argument("--initrd")
     ap.add_argument("--measured", required=True)
-    ap.add_argument("--prefix", default="l3", help="the results' prefix, and their boot in plan.conf")
+    ap.add_argument("--prefix", default="three-level", help="the results' prefix, and their boot in plan.conf")
     ap.add_argument("--direct", action="store_true",
                     help="L2 booted by L0 itself (no L1): its console is the serial log")
     a = ap.parse_args()
 
-    # A skip is a failure unless tests/plan.conf expects it (boot "l3")
+    # A skip is a failure unless configs/plan.conf expects it (boot "three-level")
     res = Results(a.prefix, plan=planconf.load(os.environ.get("WB_PLAN", planconf.CONF)), boot=a.prefix)
     meas = []
     log = Log(a.log, direct=a.direct)

@@ -7,7 +7,7 @@ root and without a kernel build:
   slink PATH TARGET
   nod PATH MODE c|b MAJOR MINOR
 
-  l3-cpio.py LIST OUTPUT
+  cpio.py LIST OUTPUT
 Prints the archive's size. Parent directories must be listed first.
 """
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Unit tests of scripts/demo_l3.py (make demo's three-level story) and
-scripts/l3_bench.py (make bench's three-level ratios): a failed check makes
+"""Unit tests of scripts/demo_three_level.py (make demo's three-level story) and
+scripts/bench_three_level.py (make bench's three-level ratios): a failed check makes
 the story fail and is named; a skip is told as a skip; the ratios come
 from the figures given.
 
@@ -12,15 +12,15 @@ import tempfile
 import unittest
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEMO = os.path.join(TOP, "scripts", "demo_l3.py")
-BENCH = os.path.join(TOP, "scripts", "l3_bench.py")
+DEMO = os.path.join(TOP, "scripts", "demo_three_level.py")
+BENCH = os.path.join(TOP, "scripts", "bench_three_level.py")
 
 GOOD = """\
-PASS l3:l1.boot -- boot kernel=6.12.117+ uptime=3.29 cpus=2
-PASS l3:accel.l2-boot -- l2: boot run=accel kernel=6.12.117+deb13-cloud-arm64 uptime=14.22 cpus=1
-PASS l3:accel.disk.readback -- 67108864 bytes written and read back, 0 mismatches
-SKIP l3:accel.edu.dma -- L2's VFIO could not take edu
-PASS l3:accel.commands.TLBI_NH_VA -- L2's driver queued 1067; L0's SMMU consumed 1067 VMID 1 TLBI_NH_VA
+PASS three-level:l1.boot -- boot kernel=6.12.117+ uptime=3.29 cpus=2
+PASS three-level:accel.l2-boot -- l2: boot run=accel kernel=6.12.117+deb13-cloud-arm64 uptime=14.22 cpus=1
+PASS three-level:accel.disk.readback -- 67108864 bytes written and read back, 0 mismatches
+SKIP three-level:accel.edu.dma -- L2's VFIO could not take edu
+PASS three-level:accel.commands.TLBI_NH_VA -- L2's driver queued 1067; L0's SMMU consumed 1067 VMID 1 TLBI_NH_VA
 """
 USED = "# ROLE PACKAGE ARCH VERSION SHA256 UNPACKED\nl1 qemu-system-arm arm64 1:11.1.3+ds-1 x /x\n"
 
@@ -38,7 +38,7 @@ accel.l0 commands SMMU_CMD_SYNC=1363
 class TestDemoL3(unittest.TestCase):
     def run_demo(self, results):
         with tempfile.TemporaryDirectory() as d:
-            r = os.path.join(d, "l3.txt")
+            r = os.path.join(d, "three-level.txt")
             u = os.path.join(d, "used.txt")
             with open(r, "w", encoding="utf-8") as f:
                 f.write(results)
@@ -58,8 +58,8 @@ class TestDemoL3(unittest.TestCase):
         self.assertIn("4 checks passed, 1 skipped", out)
 
     def test_failure_named(self):
-        rc, out = self.run_demo(GOOD.replace("PASS l3:accel.disk.readback -- 67108864 bytes written and read back, 0 mismatches",
-                                             "FAIL l3:accel.disk.readback -- 3 mismatches"))
+        rc, out = self.run_demo(GOOD.replace("PASS three-level:accel.disk.readback -- 67108864 bytes written and read back, 0 mismatches",
+                                             "FAIL three-level:accel.disk.readback -- 3 mismatches"))
         self.assertEqual(rc, 1, out)
         self.assertIn("[FAILED] accel.disk.readback: 3 mismatches", out)
         self.assertIn("Verdict (three levels): FAILED: 1 failure(s)", out)

@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
-# Fetch the three-level machine's Debian arm64 packages (configs/l3-packages.txt),
+# Fetch the three-level machine's Debian arm64 packages (configs/three-level-packages.txt),
 # check their sha256 and unpack each one (dpkg-deb -x, no maintainer scripts)
-# under ~/.cache/smmuv3-nesting/l3/root/. A second run is offline. Uses a
-# private apt configuration under ~/.cache/smmuv3-nesting/l3/apt: the host's
+# under ~/.cache/smmuv3-nesting/three-level/root/. A second run is offline. Uses a
+# private apt configuration under ~/.cache/smmuv3-nesting/three-level/apt: the host's
 # dpkg architectures and apt sources are never changed.
-#   l3-fetch.sh             fetch what the pins say (warn and take the newest
+#   three-level-fetch.sh             fetch what the pins say (warn and take the newest
 #                           for a pinned version gone from the mirror)
-#   l3-fetch.sh --resolve   rewrite the pins from the mirror's newest versions
-# Writes build/l3/packages-used.txt: what was actually used, with versions.
+#   three-level-fetch.sh --resolve   rewrite the pins from the mirror's newest versions
+# Writes build/three-level/packages-used.txt: what was actually used, with versions.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-L3CACHE=${L3CACHE:-$HOME/.cache/smmuv3-nesting/l3}
-PINS=$TOP/configs/l3-packages.txt
-mkdir -p "$L3CACHE" "$BUILD/l3"
+L3CACHE=${L3CACHE:-$HOME/.cache/smmuv3-nesting/three-level}
+PINS=$TOP/configs/three-level-packages.txt
+mkdir -p "$L3CACHE" "$BUILD/three-level"
 
 # What the three levels need from Debian. '!': data, firmware or a kernel,
 # whose Depends are not walked.
@@ -27,7 +27,7 @@ L2_KERNEL_ALT='linux-image-6.12.117+deb13-cloud-arm64=linux-image-6\.12\.[0-9]+\
 
 if [ "${1:-}" = --resolve ]; then
 	tmp=$(mktemp)
-	python3 "$TOP/scripts/l3-pkgs.py" resolve --apt "$L3CACHE/apt" \
+	python3 "$TOP/scripts/three_level_pkgs.py" resolve --apt "$L3CACHE/apt" \
 		--alt "$L2_KERNEL_ALT" "${ROOTS[@]}" >"$tmp"
 	{
 		sed -n '/^# Debian arm64/,/^# rewrites/p' "$PINS"
@@ -39,5 +39,5 @@ if [ "${1:-}" = --resolve ]; then
 	exit 0
 fi
 
-python3 "$TOP/scripts/l3-pkgs.py" fetch --apt "$L3CACHE/apt" --cache "$L3CACHE" \
-	--pins "$PINS" --used "$BUILD/l3/packages-used.txt"
+python3 "$TOP/scripts/three_level_pkgs.py" fetch --apt "$L3CACHE/apt" --cache "$L3CACHE" \
+	--pins "$PINS" --used "$BUILD/three-level/packages-used.txt"

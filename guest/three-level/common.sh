@@ -1,6 +1,6 @@
 # shellcheck shell=dash
 # Helpers of both /init scripts of the three-level machine (L1's
-# tests/l3-l1-init.sh and L2's tests/l3-l2-init.sh), installed in each
+# guest/three-level/l1-init.sh and L2's guest/three-level/l2-init.sh), installed in each
 # initramfs as /l3-common.sh and sourced there. LEVEL (l1 or l2) prefixes
 # what they print.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Unit tests of scripts/l3-parse.py on a synthetic three-level run: the
+"""Unit tests of scripts/three_level_parse.py on a synthetic three-level run: the
 checks must pass on a good run and each must be able to fail.
 
 Run: python3 -m unittest discover -s tests -p 'test_*.py'
@@ -10,7 +10,7 @@ import tempfile
 import unittest
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PARSE = os.path.join(TOP, "scripts", "l3-parse.py")
+PARSE = os.path.join(TOP, "scripts", "three_level_parse.py")
 MIB = 2
 
 L1 = """\
@@ -112,7 +112,7 @@ class L3ParseTest(unittest.TestCase):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.tool = os.path.join(cls.tmp.name, "l3_disk-host")
         subprocess.run(["gcc", "-O2", "-o", cls.tool,
-                        os.path.join(TOP, "tests", "l3_disk.c")], check=True)
+                        os.path.join(TOP, "guest", "three-level", "l3_disk.c")], check=True)
 
     def run_parse(self, bad=0, l1_extra="", ipa=0x5a000000, l0_inval=3,
                   nh_va=3, rc=0, write_image=True, vmid=1, nsnh=False, leak=False,
@@ -176,67 +176,67 @@ class L3ParseTest(unittest.TestCase):
     def test_good_run_passes(self):
         lines = self.run_parse()
         self.assertEqual(self.fails(lines), [])
-        self.assertIn("PASS l3:accel.l0.nvme-two-stage-walk -- stream 0x8: IOVA 0xfffff000 -> "
+        self.assertIn("PASS three-level:accel.l0.nvme-two-stage-walk -- stream 0x8: IOVA 0xfffff000 -> "
                       "IPA 0x5a000000 (L2's stage 1) -> PA 0x4b000000 (L1's stage 2), "
                       "as L0 translated it (0x4b000000)", lines)
         for name in ("TLBI_NH_VA", "TLBI_NH_ALL", "CFGI_CD", "no-nsnh", "one-vmid"):
-            self.assertIn(f"l3:accel.commands.{name}", [ln.split()[1] for ln in lines
+            self.assertIn(f"three-level:accel.commands.{name}", [ln.split()[1] for ln in lines
                                                          if ln.startswith("PASS")], lines)
-        self.assertIn("l3:accel.teardown.dma-reaches-nothing",
+        self.assertIn("three-level:accel.teardown.dma-reaches-nothing",
                       [ln.split()[1] for ln in lines if ln.startswith("PASS")], lines)
-        self.assertTrue(any(ln.startswith("PASS l3:ratio.accel-vs-plain -- write 0.50x, read 0.25x")
+        self.assertTrue(any(ln.startswith("PASS three-level:ratio.accel-vs-plain -- write 0.50x, read 0.25x")
                             for ln in lines), lines)
-        self.assertIn("PASS l3:l0.exit -- L0 powered off after 60 s, 0.25x its 240 s limit", lines)
-        # make bench's table (l3_bench.py) takes the ratio from here
+        self.assertIn("PASS three-level:l0.exit -- L0 powered off after 60 s, 0.25x its 240 s limit", lines)
+        # make bench's table (bench_three_level.py) takes the ratio from here
         self.assertIn("accel ratio_vs=plain write=0.50 read=0.25", self.measured)
 
     def test_mismatch_fails(self):
-        self.assertIn("l3:accel.disk.readback", self.fails(self.run_parse(bad=7)))
+        self.assertIn("three-level:accel.disk.readback", self.fails(self.run_parse(bad=7)))
 
     def test_image_not_written_fails(self):
         f = self.fails(self.run_parse(write_image=False))
-        self.assertIn("l3:plain.host-image", f)
-        self.assertIn("l3:accel.host-image", f)
+        self.assertIn("three-level:plain.host-image", f)
+        self.assertIn("three-level:accel.host-image", f)
 
     def test_l1_warning_fails(self):
         f = self.fails(self.run_parse(l1_extra="[   9.1] WARNING: CPU: 0 PID: 1 at x.c:1\n"))
-        self.assertIn("l3:l1.splat", f)
+        self.assertIn("three-level:l1.splat", f)
 
     def test_one_stage_only_fails(self):
         # the "IPA" is the IOVA itself: the guest's stage 1 did nothing
-        self.assertIn("l3:accel.l0.nvme-two-stage-walk", self.fails(self.run_parse(ipa=0xfffff000)))
+        self.assertIn("three-level:accel.l0.nvme-two-stage-walk", self.fails(self.run_parse(ipa=0xfffff000)))
 
     def test_lost_guest_command_fails(self):
-        self.assertIn("l3:accel.commands.TLBI_NH_VA", self.fails(self.run_parse(l0_inval=2)))
+        self.assertIn("three-level:accel.commands.TLBI_NH_VA", self.fails(self.run_parse(l0_inval=2)))
 
     def test_amplified_guest_command_fails(self):
-        self.assertIn("l3:accel.commands.TLBI_NH_VA", self.fails(self.run_parse(l0_inval=4)))
+        self.assertIn("three-level:accel.commands.TLBI_NH_VA", self.fails(self.run_parse(l0_inval=4)))
 
     def test_unscoped_command_fails(self):
         # VMID 0 is L1's own: the guest's TLBIs did not carry the nest parent's
         f = self.fails(self.run_parse(vmid=0))
-        self.assertIn("l3:accel.commands.TLBI_NH_VA", f)
-        self.assertIn("l3:accel.commands.one-vmid", f)
-        self.assertIn("l3:accel.commands.no-nsnh", self.fails(self.run_parse(nsnh=True)))
+        self.assertIn("three-level:accel.commands.TLBI_NH_VA", f)
+        self.assertIn("three-level:accel.commands.one-vmid", f)
+        self.assertIn("three-level:accel.commands.no-nsnh", self.fails(self.run_parse(nsnh=True)))
 
     def test_dma_after_teardown_fails(self):
-        self.assertIn("l3:accel.teardown.dma-reaches-nothing", self.fails(self.run_parse(leak=True)))
+        self.assertIn("three-level:accel.teardown.dma-reaches-nothing", self.fails(self.run_parse(leak=True)))
 
     def test_expected_skip_only(self):
         # L2's VFIO refused edu because of QEMU's RMR: a skip plan.conf
         # expects; with a plan that does not expect it, a failure
         lines = self.run_parse(edu=EDU_RMR)
         self.assertEqual(self.fails(lines), [])
-        self.assertTrue(any(ln.startswith("SKIP l3:accel.edu.dma -- L2's VFIO could not take edu")
+        self.assertTrue(any(ln.startswith("SKIP three-level:accel.edu.dma -- L2's VFIO could not take edu")
                             for ln in lines), lines)
         with tempfile.NamedTemporaryFile("w", suffix=".conf", dir=self.tmp.name,
                                          delete=False) as f:
-            f.write("boot x nested test 60 -\n")
+            f.write("machine nested 12 -M virt\nboot x nested test 60 -\n")
         f = self.fails(self.run_parse(edu=EDU_RMR, plan=f.name))
-        self.assertEqual(f, ["l3:accel.edu.dma"])
+        self.assertEqual(f, ["three-level:accel.edu.dma"])
 
     def test_hang_fails(self):
-        self.assertIn("l3:l0.exit", self.fails(self.run_parse(rc=124)))
+        self.assertIn("three-level:l0.exit", self.fails(self.run_parse(rc=124)))
 
 
 if __name__ == "__main__":

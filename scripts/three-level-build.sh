@@ -1,26 +1,26 @@
 #!/usr/bin/env bash
 # Build the pieces of the three-level machine (L0 QEMU 10 TCG -> L1 Linux
 # with KVM running QEMU 11.1.3 -> L2 Debian's stock kernel):
-#   l3-build.sh kernel        L1's arm64 Image: build.sh's test kernel (test.config + l1.config)
-#   l3-build.sh progs         L2's static aarch64 programs (edu DMA over VFIO)
-#   l3-build.sh l2-initramfs  L2's initramfs: busybox, Debian modules, /init
-#   l3-build.sh l1-initramfs  L1's initramfs: busybox, QEMU 11.1.3 tree, L2's kernel and initramfs
-#   l3-build.sh userspace     progs, l2-initramfs and l1-initramfs; all: kernel too
-#   l3-build.sh prepare       l3-fetch.sh, then userspace: what run-l3.sh needs
+#   three-level-build.sh kernel        L1's arm64 Image: build.sh's test kernel (test.config + l1.config)
+#   three-level-build.sh progs         L2's static aarch64 programs (edu DMA over VFIO)
+#   three-level-build.sh l2-initramfs  L2's initramfs: busybox, Debian modules, /init
+#   three-level-build.sh l1-initramfs  L1's initramfs: busybox, QEMU 11.1.3 tree, L2's kernel and initramfs
+#   three-level-build.sh userspace     progs, l2-initramfs and l1-initramfs; all: kernel too
+#   three-level-build.sh prepare       three-level-fetch.sh, then userspace: what three-level.sh needs
 #                             besides L1's kernel (make check, demo and bench)
 # The L1 kernel source is L1_KSRC (default build/linux, the patched tree;
 # set it to a clone at tag "base" to run the unpatched kernel), built in
-# L1_OUT (default build/out/test for the patched tree, build/l3/out/l1 for
+# L1_OUT (default build/out/test for the patched tree, build/three-level/out/l1 for
 # another; give each source tree its own, so that switching trees does not
-# rebuild everything). Outputs go under build/l3/.
-# Packages come from scripts/l3-fetch.sh.
+# rebuild everything). Outputs go under build/three-level/.
+# Packages come from scripts/three-level-fetch.sh.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 L1OUT=$(l1_out)
 L1_KSRC=${L1_KSRC:-$TREE}
-L3=$BUILD/l3
+L3=$BUILD/three-level
 mkdir -p "$L3"
 
 # L1's kernel is the test kernel (build.sh: test.config + l1.config), of
@@ -36,7 +36,7 @@ USED=$L3/packages-used.txt
 # unpacked PACKAGE-REGEX: the unpacked tree of the package used (the pin, or
 # what replaced it).
 unpacked() {
-	[ -r "$USED" ] || die "no $USED: run scripts/l3-fetch.sh"
+	[ -r "$USED" ] || die "no $USED: run scripts/three-level-fetch.sh"
 	awk -v p="$1" '!/^#/ && $2 ~ "^" p "$" {print $6; exit}' "$USED"
 }
 
@@ -47,7 +47,7 @@ build_progs() {
 			-o "$L3/$p" "$TOP/tests/$p.c"
 	done
 	# the host seeds and checks the disk image with the same pattern code
-	gcc -O2 -Wall -Wextra -Werror -o "$L3/l3_disk-host" "$TOP/tests/l3_disk.c"
+	gcc -O2 -Wall -Wextra -Werror -o "$L3/l3_disk-host" "$TOP/guest/three-level/l3_disk.c"
 	say "L2 programs: $L3/l3_disk $L3/l3_edu; host: $L3/l3_disk-host"
 }
 
@@ -60,7 +60,7 @@ build_l2_initramfs() {
 	kpkg=$(unpacked 'linux-image-6\.12\..*-cloud-arm64')
 	busybox=$(unpacked busybox-static)/usr/bin/busybox
 	[ -n "$kpkg" ] || die "no L2 kernel package in $USED"
-	[ -x "$L3/l3_disk" ] || die "no L2 programs: run 'l3-build.sh progs'"
+	[ -x "$L3/l3_disk" ] || die "no L2 programs: run 'three-level-build.sh progs'"
 	moddir=$(echo "$kpkg"/usr/lib/modules/*)
 	cp "$kpkg"/boot/vmlinuz-* "$L3/l2-Image"
 	file -b "$L3/l2-Image" | grep -q 'ARM64 boot executable Image' ||
@@ -73,13 +73,13 @@ build_l2_initramfs() {
 		echo "dir /bin 0755"
 		echo "dir /lib 0755"
 		echo "dir /lib/modules 0755"
-		echo "file /init $TOP/tests/l3-l2-init.sh 0755"
-		echo "file /l3-common.sh $TOP/tests/l3-common.sh 0644"
+		echo "file /init $TOP/guest/three-level/l2-init.sh 0755"
+		echo "file /l3-common.sh $TOP/guest/three-level/common.sh 0644"
 		echo "file /bin/busybox $busybox 0755"
 		echo "file /bin/l3_disk $L3/l3_disk 0755"
 		echo "file /bin/l3_edu $L3/l3_edu 0755"
 		: >"$L3/l2-mod/load.order"
-		python3 "$TOP/scripts/l3-pkgs.py" modules --moddir "$moddir" \
+		python3 "$TOP/scripts/three_level_pkgs.py" modules --moddir "$moddir" \
 			"${L2_MODULES[@]}" | while read -r m; do
 			rel=$(basename "${m%.xz}")
 			case "$m" in *.xz) xz -dc "$m" >"$L3/l2-mod/$rel" ;; *) cp "$m" "$L3/l2-mod/$rel" ;; esac
@@ -88,7 +88,7 @@ build_l2_initramfs() {
 		done
 		echo "file /lib/modules/load.order $L3/l2-mod/load.order 0644"
 	} >"$list"
-	python3 "$TOP/scripts/l3-cpio.py" "$list" "$L3/l2-initramfs.cpio" >/dev/null
+	python3 "$TOP/scripts/cpio.py" "$list" "$L3/l2-initramfs.cpio" >/dev/null
 	say "L2: kernel $(basename "$kpkg") ($L3/l2-Image), initramfs $L3/l2-initramfs.cpio ($(du -k "$L3/l2-initramfs.cpio" | cut -f1) KiB, modules: $(tr '\n' ' ' <"$L3/l2-mod/load.order"))"
 }
 
@@ -99,7 +99,7 @@ build_l1_initramfs() {
 	busybox=$(unpacked busybox-static)/usr/bin/busybox
 	efi=$(unpacked qemu-efi-aarch64)/usr/share/qemu-efi-aarch64/QEMU_EFI.fd
 	for f in "$qemu" "$strace" "$busybox" "$efi" "$L3/l2-Image" "$L3/l2-initramfs.cpio" "$L3/l3_edu"; do
-		[ -r "$f" ] || die "missing $f (run l3-fetch.sh, then l3-build.sh progs and l2-initramfs)"
+		[ -r "$f" ] || die "missing $f (run three-level-fetch.sh, then three-level-build.sh progs and l2-initramfs)"
 	done
 	list=$L3/l1-initramfs.list
 	{
@@ -115,8 +115,8 @@ build_l1_initramfs() {
 		echo "dir /usr/share 0755"
 		echo "dir /usr/share/qemu-efi-aarch64 0755"
 		echo "dir /l2 0755"
-		echo "file /init $TOP/tests/l3-l1-init.sh 0755"
-		echo "file /l3-common.sh $TOP/tests/l3-common.sh 0644"
+		echo "file /init $TOP/guest/three-level/l1-init.sh 0755"
+		echo "file /l3-common.sh $TOP/guest/three-level/common.sh 0644"
 		echo "file /bin/busybox $busybox 0755"
 		echo "file /bin/l3_edu $L3/l3_edu 0755"
 		echo "file /usr/bin/qemu-system-aarch64 $qemu 0755"
@@ -125,12 +125,12 @@ build_l1_initramfs() {
 		echo "file /l2/Image $L3/l2-Image 0644"
 		echo "file /l2/initramfs.cpio $L3/l2-initramfs.cpio 0644"
 		# every DT_NEEDED of QEMU and strace, transitively, and the loader
-		python3 "$TOP/scripts/l3-pkgs.py" closure --used "$USED" --role l1 \
+		python3 "$TOP/scripts/three_level_pkgs.py" closure --used "$USED" --role l1 \
 			"$qemu" "$strace" | while read -r name root rel; do
 			echo "file /usr/lib/aarch64-linux-gnu/$name $root/$rel 0755"
 		done
 	} >"$list"
-	python3 "$TOP/scripts/l3-cpio.py" "$list" "$L3/l1-initramfs.cpio" >/dev/null
+	python3 "$TOP/scripts/cpio.py" "$list" "$L3/l1-initramfs.cpio" >/dev/null
 	say "L1: initramfs $L3/l1-initramfs.cpio ($(du -m "$L3/l1-initramfs.cpio" | cut -f1) MiB, $(grep -c /usr/lib/aarch64-linux-gnu/ "$list") libraries)"
 }
 
@@ -148,7 +148,7 @@ progs) build_progs ;;
 l2-initramfs) build_l2_initramfs ;;
 l1-initramfs) build_l1_initramfs ;;
 userspace) build_userspace ;;
-prepare) "$TOP/scripts/l3-fetch.sh"; build_userspace ;;
+prepare) "$TOP/scripts/three-level-fetch.sh"; build_userspace ;;
 all) build_kernel; build_userspace ;;
-*) die "usage: l3-build.sh kernel|progs|l2-initramfs|l1-initramfs|userspace|prepare|all" ;;
+*) die "usage: three-level-build.sh kernel|progs|l2-initramfs|l1-initramfs|userspace|prepare|all" ;;
 esac

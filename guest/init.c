@@ -282,7 +282,7 @@ static long long now_ms(void)
  * records logged meanwhile. (/init also wakes up for a new record, but
  * that wake-up is lazy: it may come only with the next line.) The number
  * of lines copied is in /tmp/.wb-lines, for a program that must know its
- * line was copied before it goes on (tests/wb_faults.c).
+ * line was copied before it goes on (guest/wb_faults.c).
  */
 struct out {
 	char buf[4096];

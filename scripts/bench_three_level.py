@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """The three-level machine's figures as make bench reports them.
 
-Reads the figures scripts/l3-parse.py measured (build/l3/results/
-l3-measured.txt) and prints, for one L0 run: each L2 run's disk throughput,
-its ratio to the vIOMMU-less run ("plain", the base l3-parse.py chose), and
+Reads the figures scripts/three_level_parse.py measured (build/runs/COMMAND/logs/
+three-level-measured.txt) and prints, for one L0 run: each L2 run's disk throughput,
+its ratio to the vIOMMU-less run ("plain", the base three_level_parse.py chose), and
 for runs behind the accelerated vSMMUv3 the guest's commands per MiB moved
 and QEMU's IOMMU_HWPT_INVALIDATE calls per MiB. Timings are ratios of runs
 made in the same L0 boot, never compared to a threshold.
-  l3_bench.py MEASURED MIB
+  bench_three_level.py MEASURED MIB
 Exits 1 if the file has no run with both throughputs.
 """
 import sys

@@ -5,28 +5,31 @@
 #   L0  this x86 machine's QEMU 10 (TCG): virt at EL2, nested SMMUv3, an
 #       emulated NVMe disk (a raw image here) and an edu device
 #   L1  the kernel under test with KVM (the test kernel, build/out/test; L1_OUT or
-#       L1_KSRC as for l3-build.sh), running Debian's
+#       L1_KSRC as for three-level-build.sh), running Debian's
 #       QEMU 11.1.3 from its initramfs, the NVMe and edu bound to vfio-pci
 #   L2  Debian's stock 6.12 cloud kernel, UEFI + ACPI, strict DMA API
 #
-#   run-l3.sh [RUNS] [LIMIT]
-#   run-l3.sh --direct [LIMIT]
+#   three-level.sh [RUNS] [LIMIT]
+#   three-level.sh --direct [LIMIT]
 # RUNS: comma list of L2 runs made in this one L0 boot (see
-# tests/l3-l1-init.sh: plain, legacy, accel, with -memfd or +strace);
+# guest/three-level/l1-init.sh: plain, legacy, accel, with -memfd or +strace);
 # LIMIT: wall-clock seconds for the whole L0 run; a machine still running
-# then is killed and counted as hung. Their defaults: tests/plan.conf's
-# three-level run "l3" (plain,accel and 240 s).
+# then is killed and counted as hung. Their defaults: configs/plan.conf's
+# three-level run "three-level" (plain,accel and 240 s).
 # --direct boots L2 (its kernel, initramfs and UEFI) on L0 itself, behind
 # L0's SMMUv3: the L2 half checked without L1, and the reference counts of
 # Debian's driver on one SMMU level.
-# Environment: L3_NAME (the outputs' and results' name, default l3; make
-# check's debug leg is l3-debug), L0_TRACE_WALK (default 1; 0 leaves it out) adds L0's
+# Environment: L3_NAME (the outputs' and results' name, default three-level;
+# make check's debug leg is three-level-debug), L0_TRACE_WALK (default 1; 0 leaves it out) adds L0's
 # page-table-walk trace (smmu_ptw_page_pte, smmu_ptw_block_pte: every
 # stage-1 and stage-2 leaf read), L3_MIB (64),
 # L3_PROBE=1 (L1 lists QEMU 11.1.3's trace events and arm-smmuv3 properties).
-# Outputs (NAME: l3, or l3-direct): build/l3/logs/NAME-serial.log,
-# NAME-trace.log, NAME-cmdline.txt; build/l3/results/NAME.txt (one
-# "PASS|FAIL|SKIP name -- why" per line) and NAME-measured.txt (figures).
+# Outputs (NAME: three-level, or three-level-direct), under the calling
+# command's build/runs/COMMAND/: logs/NAME-serial.log, NAME-trace.log,
+# NAME-cmdline.txt, NAME-disk.img; results/NAME.txt (one "PASS|FAIL|SKIP
+# name -- why" per line); logs/NAME-measured.txt (figures). The programs,
+# kernels and initramfs it boots are three-level-build.sh's, in
+# build/three-level/.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -37,34 +40,40 @@ if [ "${1:-}" = --direct ]; then
 	shift
 	set -- direct "${1:-120}"
 fi
-# defaults: tests/plan.conf's three-level run "l3"
-read -r def_runs def_limit < <(python3 "$TOP/scripts/plan.py" l3 l3)
+# defaults: configs/plan.conf's three-level run "three-level"
+read -r def_runs def_limit < <(python3 "$TOP/scripts/plan.py" three-level three-level)
 runs=${1:-$def_runs}
 limit=${2:-$def_limit}
-L3=$BUILD/l3
+L3=$BUILD/three-level
 image=$(l1_out)/arch/arm64/boot/Image
 initrd=$L3/l1-initramfs.cpio
-disk=$L3/disk.img
 mib=${L3_MIB:-64}
 nruns=$(tr , '\n' <<<"$runs" | grep -c .)
 if [ "$direct" = 1 ]; then
 	image=$L3/l2-Image
 	initrd=$L3/l2-initramfs.cpio
 	efi=$(awk '!/^#/ && $2 == "qemu-efi-aarch64" {print $6}' "$L3/packages-used.txt")/usr/share/qemu-efi-aarch64/QEMU_EFI.fd
-	[ -r "$efi" ] || die "no $efi: run l3-fetch.sh"
+	[ -r "$efi" ] || die "no $efi: run three-level-fetch.sh"
 fi
-[ -r "$image" ] || die "no kernel $image: run 'l3-build.sh all'"
-[ -r "$initrd" ] || die "no initramfs $initrd: run 'l3-build.sh all'"
-mkdir -p "$L3/logs" "$L3/results"
-name=${L3_NAME:-l3}
+[ -r "$image" ] || die "no kernel $image: run 'three-level-build.sh all'"
+[ -r "$initrd" ] || die "no initramfs $initrd: run 'three-level-build.sh all'"
+mkdir -p "$LOGS" "$RESULTS"
+name=${L3_NAME:-three-level}
 dflag=()
+machine=three-level
 if [ "$direct" = 1 ]; then
-	name=l3-direct
+	name=three-level-direct
+	machine=three-level-direct
 	dflag=(--direct)
 fi
-log=$L3/logs/$name-serial.log
-trace=$L3/logs/$name-trace.log
-rm -f "$log" "$trace"
+log=$LOGS/$name-serial.log
+trace=$LOGS/$name-trace.log
+disk=$RUNDIR/$name-disk.img
+res=$RESULTS/$name.txt
+rm -f "$log" "$trace" "$res"
+# L0's machine (configs/plan.conf)
+{ read -r _ && read -ra mach && read -r mparams; } < <(python3 "$TOP/scripts/plan.py" machine "$machine") ||
+	die "no machine '$machine' in configs/plan.conf"
 
 # The disk: one MIB-sized region per run (run k at k*MIB MiB, written by L2
 # with seed 0x5eed00+k), and a region the host seeds here for L2 to read
@@ -73,7 +82,7 @@ host_off=$((nruns * mib))
 host_mib=4
 host_seed=0x4057
 size_mib=$((host_off + host_mib))
-[ -x "$L3/l3_disk-host" ] || die "no $L3/l3_disk-host: run 'l3-build.sh progs'"
+[ -x "$L3/l3_disk-host" ] || die "no $L3/l3_disk-host: run 'three-level-build.sh progs'"
 rm -f "$disk"
 truncate -s "${size_mib}M" "$disk"
 "$L3/l3_disk-host" write "$disk" "$host_off" "$host_mib" "$host_seed" >/dev/null
@@ -94,12 +103,12 @@ l0trace=(-trace pl011_write -trace smmuv3_cmdq_opcode -trace smmuv3_translate_su
 [ "${L0_TRACE_WALK:-1}" = 1 ] && l0trace+=(-trace smmu_ptw_page_pte -trace smmu_ptw_block_pte)
 
 if [ "$direct" = 1 ]; then
-	mach=(-M virt,gic-version=3,iommu=smmuv3 -cpu max,pauth-impdef=on -smp 1 -m 1G -bios "$efi")
-	append="console=ttyAMA0 acpi=force iommu.strict=1 panic=-1 l3.run=direct l3.off=0 l3.mib=$mib l3.seed=0x5eed00"
+	mach+=(-cpu max,pauth-impdef=on -smp 1 -m 1G -bios "$efi")
+	append="console=ttyAMA0 $mparams panic=-1 l3.run=direct l3.off=0 l3.mib=$mib l3.seed=0x5eed00"
 	append+=" l3.host_off=$host_off l3.host_mib=$host_mib l3.host_seed=$host_seed l3.edu=1"
 else
-	mach=(-M virt,virtualization=on,gic-version=3,iommu=smmuv3 -cpu max,pauth-impdef=on -smp 2 -m 3G)
-	# arm_smmu_v3.nesting_canwbs=1: L1 boots with a device tree, and
+	mach+=(-cpu max,pauth-impdef=on -smp 2 -m 3G)
+	# arm_smmu_v3.nesting_canwbs=1 (the machine's parameter): L1 boots with a device tree, and
 	# QEMU's SMMUv3 has no S2FWB; the kernel under test then allows a
 	# guest-owned stage 1 (IOMMU_VIOMMU_ALLOC) only on the administrator's
 	# word that the root complex forces write-back accesses (IORT CANWBS on
@@ -107,7 +116,7 @@ else
 	# devices' DMA is coherent whatever attributes L2's stage 1 gives it.
 	# Without it VIOMMU_ALLOC fails with EOPNOTSUPP, as it should. The
 	# unpatched kernel has no such parameter and ignores it.
-	append="console=ttyAMA0 panic=-1 arm_smmu_v3.nesting_canwbs=1"
+	append="console=ttyAMA0 panic=-1 $mparams"
 	# L1 ends its runs 30 s before L0's limit (the time it needs for the
 	# DMA after teardown, its log and power-off), whatever each run took.
 	append+=" l3.runs=$runs l3.deadline=$((limit - 30))"
@@ -120,8 +129,8 @@ l0=(qemu-system-aarch64 "${mach[@]}" -nodefaults -display none
 	-device nvme,serial=l3disk0,drive=disk0 -device edu
 	-kernel "$image" -initrd "$initrd" -append "$append"
 	"${l0trace[@]}" -D "$trace")
-printf '%q ' "${l0[@]}" >"$L3/logs/$name-cmdline.txt"
-echo >>"$L3/logs/$name-cmdline.txt"
+printf '%q ' "${l0[@]}" >"$LOGS/$name-cmdline.txt"
+echo >>"$LOGS/$name-cmdline.txt"
 
 say "L0 boot: runs $runs, limit ${limit}s, log $log"
 start=$(date +%s.%N)
@@ -130,13 +139,10 @@ timeout -k 10 "$limit" "${l0[@]}" || rc=$?
 secs=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")
 say "L0: qemu exited with $rc after ${secs}s"
 
-python3 "$TOP/scripts/l3-parse.py" --log "$log" --trace "$trace" \
+python3 "$TOP/scripts/three_level_parse.py" --log "$log" --trace "$trace" \
 	--disk "$disk" --runs "$runs" --mib "$mib" --host-off-mib "$host_off" \
 	--host-mib "$host_mib" --host-seed "$host_seed" --qemu-rc "$rc" \
 	--wall "$secs" --limit "$limit" --initrd "$initrd" \
 	--disk-tool "$L3/l3_disk-host" "${dflag[@]}" --prefix "$name" \
-	--measured "$L3/results/$name-measured.txt" >"$L3/results/$name.txt"
-grep -c '^PASS' "$L3/results/$name.txt" | xargs printf '    %s passed, ' || true
-grep -c '^FAIL' "$L3/results/$name.txt" | xargs printf '%s failed, ' || true
-grep -c '^SKIP' "$L3/results/$name.txt" | xargs printf '%s skipped\n' || true
-grep '^FAIL' "$L3/results/$name.txt" | sed 's/^/    /' || true
+	--measured "$LOGS/$name-measured.txt" >"$res"
+python3 "$TOP/scripts/results.py" brief "$res"

@@ -15,7 +15,7 @@ mount -t tmpfs tmpfs /tmp
 
 # arg, up, finish, find_pci
 LEVEL=l2
-# shellcheck source=l3-common.sh
+# shellcheck source=common.sh
 . /l3-common.sh
 
 RUN=$(arg l3.run none)

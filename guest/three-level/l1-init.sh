@@ -30,7 +30,7 @@ export PATH=/bin:/usr/bin:/sbin:/usr/sbin
 
 # arg, up, secs, finish, find_pci
 LEVEL=l1
-# shellcheck source=l3-common.sh
+# shellcheck source=common.sh
 . /l3-common.sh
 
 echo "l1: boot kernel=$(uname -r) uptime=$(up) cpus=$(grep -c ^processor /proc/cpuinfo) mem_kib=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
