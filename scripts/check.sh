@@ -10,7 +10,8 @@
 #      (three-level.sh: the test kernel as L1 running QEMU 11.1.3, L2 a stock
 #      Debian kernel); and make bench's boot (its command counts are checked)
 #   5. per-patch checks (check-patches.sh), and their self-test on a
-#      generated series of broken patches (check-checker.sh)
+#      generated series of broken patches (check-checker.sh): these run
+#      beside the boots of 4, once the test kernel is built (see below)
 # A step that fails is counted as a failure naming the step and its log; the
 # steps that do not depend on it still run. SEED=... is passed to the guests
 # ($NESTED_DMA_SEED); on a failure the summary prints how to replay it.
@@ -19,6 +20,19 @@ set -euo pipefail
 export WB_CMD=${WB_CMD:-check}
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+
+add() { python3 "$TOP/scripts/results.py" add "$@"; }
+failed() { python3 "$TOP/scripts/results.py" failed "$@"; }
+
+# check.sh --patches: the second lane of make check (below), alone
+if [ "${1:-}" = --patches ]; then
+	# These two write their results; a failure without results is a crash.
+	"$TOP/scripts/check-patches.sh" >"$LOGS/check-patches.log" 2>&1 || failed "$RESULTS/patches.txt" ||
+		add "$RESULTS/steps-patches.txt" FAIL step:check-patches "it stopped; see $LOGS/check-patches.log"
+	"$TOP/scripts/check-checker.sh" >"$LOGS/check-checker.log" 2>&1 || failed "$RESULTS/checker.txt" ||
+		add "$RESULTS/steps-patches.txt" FAIL step:check-checker "it stopped; see $LOGS/check-checker.log and $RUNDIR/checker/"
+	exit 0
+fi
 
 start=$(date +%s)
 rm -rf "$RESULTS" "$LOGS"
@@ -34,10 +48,10 @@ step() {
 	shift
 	say "[$(elapsed)] $name"
 	if run_logged "$name" "$@"; then
-		echo "PASS step:$name" >>"$steps"
+		add "$steps" PASS "step:$name"
 		return 0
 	fi
-	echo "FAIL step:$name -- see $LOGS/$name.log" >>"$steps"
+	add "$steps" FAIL "step:$name" "see $LOGS/$name.log"
 	return 1
 }
 
@@ -46,7 +60,7 @@ step() {
 boot() {
 	say "[$(elapsed)] boot $1"
 	"$TOP/scripts/run.sh" "$1" || [ -s "$RESULTS/$1.txt" ] ||
-		echo "FAIL step:boot-$1 -- no results; see the output above" >>"$steps"
+		add "$steps" FAIL "step:boot-$1" "no results; see the output above"
 }
 
 step setup "$TOP/scripts/setup.sh" || { cat "$LOGS/setup.log"; exit 1; }
@@ -72,16 +86,26 @@ step kernel "$TOP/scripts/build.sh" kernel test || built=0
 step selftests "$TOP/scripts/build.sh" selftests || built=0
 [ "$built" -eq 1 ] && { step initramfs "$TOP/scripts/build.sh" initramfs || built=0; }
 
+# The second lane: the per-patch checks and their self-test run beside the
+# boots below, once the test kernel is built (their build of the last patch
+# then hits its cache). A boot keeps about one core busy (QEMU's TCG runs
+# the guest's one test program at a time) and the builds of the other
+# kernels are short; the lane runs at a lower priority (nice 10), so that the
+# boots' limits and deadlines see about the machine they would see alone.
+say "[$(elapsed)] per-patch checks and their self-test: beside the boots (log $LOGS/check-patches.log, check-checker.log)"
+bg_start nice -n 10 "$TOP/scripts/check.sh" --patches </dev/null
+patches_lane=$BG_PID
+
 # The series' uAPI is upstream's: every symbol of its iommufd.h (installed
 # by the selftests step) has upstream's value and layout.
 say "[$(elapsed)] uAPI conformance with upstream's include/uapi/linux/iommufd.h"
 if [ -n "$uapi_inc" ] && [ -r "$BUILD/out/headers/usr/include/linux/iommufd.h" ]; then
 	python3 "$TOP/scripts/uapi_conformance.py" --ours "$BUILD/out/headers/usr/include" \
 		--upstream "$uapi_inc" >"$RESULTS/uapi.txt" 2>"$LOGS/uapi.log" ||
-		grep -q '^FAIL' "$RESULTS/uapi.txt" ||
-		echo "FAIL uapi:conformance -- it stopped; see $LOGS/uapi.log" >>"$RESULTS/uapi.txt"
+		failed "$RESULTS/uapi.txt" ||
+		add "$RESULTS/uapi.txt" FAIL uapi:conformance "it stopped; see $LOGS/uapi.log"
 else
-	echo "FAIL uapi:conformance -- not run: no upstream header or no installed uAPI" >"$RESULTS/uapi.txt"
+	add "$RESULTS/uapi.txt" FAIL uapi:conformance "not run: no upstream header or no installed uAPI"
 fi
 
 mapfile -t boots < <(python3 "$TOP/scripts/plan.py" check)
@@ -96,7 +120,7 @@ if [ "$built" -eq 1 ]; then
 				variant_built[$variant]=1
 		fi
 		if [ "${variant_built[$variant]}" != 1 ]; then
-			echo "FAIL step:boot-$b -- not run: the $variant kernel did not build" >>"$steps"
+			add "$steps" FAIL "step:boot-$b" "not run: the $variant kernel did not build"
 			continue
 		fi
 		boot "$b"
@@ -126,7 +150,7 @@ if [ "$built" -eq 1 ]; then
 	if step three-level-prepare "$TOP/scripts/three-level-build.sh" prepare; then
 		while read -r name leg runs limit; do
 			if [ "${variant_built[$leg]:-}" != 1 ]; then
-				echo "FAIL step:$name -- not run: the $leg kernel was not built" >>"$steps"
+				add "$steps" FAIL "step:$name" "not run: the $leg kernel was not built"
 				continue
 			fi
 			say "[$(elapsed)] $name: L1 is the $leg kernel, runs $runs, limit ${limit}s"
@@ -134,25 +158,24 @@ if [ "$built" -eq 1 ]; then
 				>"$LOGS/$name.log" 2>&1 </dev/null || true
 			grep -E '^==> L0:|passed,' "$LOGS/$name.log" | sed 's/^/    /' || true
 			[ -s "$RESULTS/$name.txt" ] ||
-				echo "FAIL step:$name -- no results; see $LOGS/$name.log" >>"$steps"
+				add "$steps" FAIL "step:$name" "no results; see $LOGS/$name.log"
 		done < <(python3 "$TOP/scripts/plan.py" three-level)
 	fi
 
 	# The benchmark's counts are checked (its timings only reported)
 	say "[$(elapsed)] bench: commands per invalidation and per STE switch"
 	"$TOP/scripts/bench.sh" --no-build --three-level "$LOGS/three-level-measured.txt" >"$LOGS/bench.log" 2>&1 ||
-		grep -q '^FAIL' "$RESULTS"/bench*.txt ||
-		echo "FAIL step:bench -- see $LOGS/bench.log" >>"$steps"
+		failed "$RESULTS"/bench*.txt ||
+		add "$steps" FAIL step:bench "see $LOGS/bench.log"
 else
-	echo "FAIL step:boot -- not run: the build failed" >>"$steps"
+	add "$steps" FAIL step:boot "not run: the build failed"
 fi
 
-# These two write their results; a failure without results is a crash.
-say "[$(elapsed)] per-patch checks"
-"$TOP/scripts/check-patches.sh" || grep -q '^FAIL' "$RESULTS/patches.txt" ||
-	echo "FAIL step:check-patches -- it stopped; see the output above" >>"$steps"
-say "[$(elapsed)] per-patch checks' self-test (a generated broken series)"
-"$TOP/scripts/check-checker.sh" >/dev/null || grep -q '^FAIL' "$RESULTS/checker.txt" ||
-	echo "FAIL step:check-checker -- it stopped; see $RUNDIR/checker/" >>"$steps"
+say "[$(elapsed)] waiting for the per-patch checks and their self-test"
+bg_wait "$patches_lane" || add "$steps" FAIL step:patches-lane "it stopped; see $LOGS/check-patches.log"
+for f in patches checker; do
+	printf '    %-9s' "$f:"
+	python3 "$TOP/scripts/results.py" brief "$RESULTS/$f.txt" | head -1 || true
+done
 
 "$TOP/scripts/summary.sh" "$(elapsed)"

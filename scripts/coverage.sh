@@ -4,7 +4,7 @@
 #      CONFIG_GCOV_KERNEL; only COVERAGE_DIRS, drivers/iommu by default, is
 #      profiled, through make's command line: the tree is not touched), in
 #      build/out/coverage; the kselftests and the initramfs
-#   2. boot "coverage" of configs/plan.conf: the nested machine, KUnit at boot
+#   2. the boot of configs/plan.conf's role "coverage": the nested machine, KUnit at boot
 #      and the programs of make check's nested boot; /init then writes
 #      /sys/kernel/debug/gcov's .gcda files to a raw virtio disk
 #   3. lcov (the cross gcov) over those .gcda and the build's .gcno files;
@@ -42,10 +42,11 @@ run_logged initramfs "$TOP/scripts/build.sh" initramfs
 
 # The boot's own results (KUnit, kselftests, splats) count: coverage of a
 # run that failed is still reported, and the failure with it.
-say "[$(elapsed)] boot coverage"
-WB_GCOV=$disk "$TOP/scripts/run.sh" coverage || true
-grep -a '^wb: gcov: ' "$LOGS/boot-coverage.log" | sed 's/^/    /' ||
-	die "the guest wrote no gcov data (no 'wb: gcov:' line in $LOGS/boot-coverage.log)"
+boot=$(python3 "$TOP/scripts/plan.py" role coverage)
+say "[$(elapsed)] boot $boot"
+WB_GCOV=$disk "$TOP/scripts/run.sh" "$boot" || true
+grep -a '^wb: gcov: ' "$LOGS/boot-$boot.log" | sed 's/^/    /' ||
+	die "the guest wrote no gcov data (no 'wb: gcov:' line in $LOGS/boot-$boot.log)"
 
 say "[$(elapsed)] lcov"
 run_logged gcda python3 "$TOP/scripts/coverage.py" gcda "$disk" "$out" "$gcda"

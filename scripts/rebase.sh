@@ -39,11 +39,15 @@ FORCE=1 BUILD=$RB WB_BASE_TARBALL=$tarball WB_BASE_VERSION=$version WB_AM3=$repo
 	"$TOP/scripts/tree.sh" >"$LOGS/tree.log" 2>&1 || rc=$?
 refreshed=$(grep -c '^refreshed ' "$report" || true)
 failed=$(grep '^failed ' "$report" | cut -d' ' -f2 || true)
-{
-	sed -n 's/^clean \(.*\)/PASS rebase:apply.\1/p' "$report"
-	sed -n 's/^refreshed \(.*\)/FAIL rebase:apply.\1 -- needs a refresh: applies only with git am -3/p' "$report"
-	[ -z "$failed" ] || echo "FAIL rebase:apply.$failed -- does not apply, even with git am -3; see $LOGS/tree.log"
-} >"$RESULTS/rebase.txt"
+: >"$RESULTS/rebase.txt"
+add() { python3 "$TOP/scripts/results.py" add "$RESULTS/rebase.txt" "$@"; }
+while read -r how patch; do
+	case "$how" in
+	clean) add PASS "rebase:apply.$patch" ;;
+	refreshed) add FAIL "rebase:apply.$patch" "needs a refresh: applies only with git am -3" ;;
+	esac
+done <"$report"
+[ -z "$failed" ] || add FAIL "rebase:apply.$failed" "does not apply, even with git am -3; see $LOGS/tree.log"
 say "rebase: $(grep -c '^clean ' "$report" || true) patch(es) applied as they are, $refreshed needed a refresh${failed:+, $failed does not apply}"
 grep -E '^(refreshed|failed) ' "$report" | sed 's/^/    /' || true
 
@@ -57,6 +61,6 @@ elif [ "$rc" -eq 0 ]; then
 		"$TOP/scripts/check-patches.sh" || true
 	say "rebase: to adopt it, copy $RB/patches/*.patch and series over patches/ (review the refreshed ones first)"
 else
-	echo "FAIL rebase:checks -- not run: the series does not apply on $version" >>"$RESULTS/rebase.txt"
+	add FAIL rebase:checks "not run: the series does not apply on $version"
 fi
 BUILD=$RB "$TOP/scripts/summary.sh"
