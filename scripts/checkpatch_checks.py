@@ -3,15 +3,19 @@
 explains.
 
   checkpatch_checks.py EXCEPTIONS PATCH LOG
-EXCEPTIONS is configs/checkpatch-exceptions (blocks of "subject:", "check:"
-and "why:" lines); PATCH the patch file (for its subject); LOG checkpatch's
+EXCEPTIONS is configs/checkpatch-exceptions ("subject", "check" and "why"
+records, scripts/conf.py); PATCH the patch file (for its subject); LOG checkpatch's
 output on it. Prints each unexplained CHECK ("CHECK: text (where)"), and
 exits 1 if there is one; an exception without a reason is an error.
 """
 import email
 import email.policy
+import os
 import re
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import conf  # noqa: E402
 
 
 def subject_of(patch):
@@ -21,23 +25,19 @@ def subject_of(patch):
 
 
 def load_exceptions(path):
-    out, block = [], {}
-    try:
-        lines = open(path, encoding="utf-8").read().splitlines() + [""]
-    except FileNotFoundError:
-        return out
-    for n, line in enumerate(lines, 1):
-        if line.startswith("#"):
-            continue
-        if not line.strip():
-            if block:
-                if not all(block.get(k) for k in ("subject", "check", "why")):
-                    raise SystemExit(f"{path}:{n}: an exception needs subject:, check: and why:")
-                out.append(block)
-                block = {}
-            continue
-        key, _, val = line.partition(":")
-        block[key.strip()] = val.strip()
+    """[{subject, check, why}]: a "subject" record starts an exception."""
+    out = []
+    for r in conf.records(path, missing_ok=True):
+        if r.kind not in ("subject", "check", "why"):
+            raise SystemExit(str(r.error("not subject, check or why")))
+        if r.kind == "subject":
+            out.append({})
+        elif not out:
+            raise SystemExit(str(r.error("an exception starts with its subject")))
+        out[-1][r.kind] = r.rest
+    for e in out:
+        if not all(e.get(k) for k in ("subject", "check", "why")):
+            raise SystemExit(f"{path}: an exception needs subject, check and why: {e}")
     return out
 
 

@@ -30,6 +30,9 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import conf as wbconf  # noqa: E402
+
 
 # ---------------------------------------------------------------- cpio, gcda
 
@@ -252,25 +255,20 @@ class Conf:
 
 def load_conf(path):
     conf = Conf()
-    with open(path, encoding="utf-8") as f:
-        for n, raw in enumerate(f, 1):
-            line = raw.split("#", 1)[0].strip()
-            if not line:
-                continue
-            words = line.split()
-            kind = words[0]
-            if kind == "target" and len(words) >= 3:
-                conf.target = float(words[1])
-                conf.dirs = words[2:]
-            elif kind == "testcode" and len(words) >= 2:
-                conf.testcode += words[1:]
-            elif kind == "never" and len(words) >= 5:
-                where = words[1]
-                fglob, _, func = where.rpartition(":")
-                conf.reasons.append((fglob or "*", func, words[2], words[3],
-                                     " ".join(words[4:])))
-            else:
-                raise ValueError(f"{path}:{n}: cannot read: {raw.strip()}")
+    for r in wbconf.records(path):
+        words = [r.kind] + r.args
+        kind = r.kind
+        if kind == "target" and len(words) >= 3:
+            conf.target = float(words[1])
+            conf.dirs = words[2:]
+        elif kind == "testcode" and len(words) >= 2:
+            conf.testcode += words[1:]
+        elif kind == "never" and len(words) >= 5:
+            fglob, _, func = words[1].rpartition(":")
+            conf.reasons.append((fglob or "*", func, words[2], words[3],
+                                 " ".join(words[4:])))
+        else:
+            raise r.error("cannot read")
     return conf
 
 

@@ -20,6 +20,9 @@ import fnmatch
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import conf  # noqa: E402
+
 CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                     "configs", "plan.conf")
 
@@ -109,50 +112,42 @@ class Plan:
 
 def load(path=CONF):
     plan = Plan()
-    with open(path, encoding="utf-8") as f:
-        for n, raw in enumerate(f, 1):
-            line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("seedline") \
-                else raw.strip()
-            if not line:
-                continue
-            words = line.split()
-            kind, args = words[0], words[1:]
-            where = f"{path}:{n}"
-            try:
-                if kind == "machine":
-                    name, stages, *rest = args
-                    if stages not in ("1", "2", "12"):
-                        raise ValueError(f"stages '{stages}': 1, 2 or 12")
-                    cut = rest.index("--") if "--" in rest else len(rest)
-                    qemu, kernel = rest[:cut], rest[cut + 1:]
-                    plan.machines[name] = Machine(name, stages, qemu, kernel)
-                elif kind == "role":
-                    role, boot = args
-                    plan.roles[role] = boot
-                elif kind == "boot":
-                    name, machine, variant, limit, progs = args
-                    plan.boots[name] = Boot(name, machine, variant, int(limit),
-                                            [p for p in progs.split(",") if p not in ("", "-")])
-                elif kind == "check":
-                    plan.check = args
-                elif kind == "kunit":
-                    plan.kunit = set(args)
-                elif kind == "deadline":
-                    prog, variant, secs = args
-                    plan.deadlines.append((prog, variant, int(secs)))
-                elif kind == "skip":
-                    if len(args) < 3:
-                        raise ValueError("skip BOOT RESULT REASON...")
-                    plan.skips.append((args[0], args[1], " ".join(args[2:])))
-                elif kind == "three-level":
-                    name, variant, runs, limit = args
-                    plan.three_level[name] = (variant, runs, int(limit))
-                elif kind == "seedline":
-                    plan.seedline = line.split(None, 1)[1]
-                else:
-                    raise ValueError(f"unknown kind '{kind}'")
-            except ValueError as e:
-                raise PlanError(f"{where}: {e}: {raw.strip()}") from e
+    for r in conf.records(path):
+        kind, args = r.kind, r.args
+        try:
+            if kind == "machine":
+                name, stages, *rest = args
+                if stages not in ("1", "2", "12"):
+                    raise ValueError(f"stages '{stages}': 1, 2 or 12")
+                cut = rest.index("--") if "--" in rest else len(rest)
+                plan.machines[name] = Machine(name, stages, rest[:cut], rest[cut + 1:])
+            elif kind == "role":
+                role, boot = args
+                plan.roles[role] = boot
+            elif kind == "boot":
+                name, machine, variant, limit, progs = args
+                plan.boots[name] = Boot(name, machine, variant, int(limit),
+                                        [p for p in progs.split(",") if p not in ("", "-")])
+            elif kind == "check":
+                plan.check = args
+            elif kind == "kunit":
+                plan.kunit = set(args)
+            elif kind == "deadline":
+                prog, variant, secs = args
+                plan.deadlines.append((prog, variant, int(secs)))
+            elif kind == "skip":
+                if len(args) < 3:
+                    raise ValueError("skip BOOT RESULT REASON...")
+                plan.skips.append((args[0], args[1], " ".join(args[2:])))
+            elif kind == "three-level":
+                name, variant, runs, limit = args
+                plan.three_level[name] = (variant, runs, int(limit))
+            elif kind == "seedline":
+                plan.seedline = r.rest
+            else:
+                raise ValueError(f"unknown kind '{kind}'")
+        except ValueError as e:
+            raise PlanError(str(r.error(e))) from e
     for name in plan.check + sorted(plan.kunit) + sorted(plan.roles.values()):
         plan.boot(name)
     for b in plan.boots.values():

@@ -51,29 +51,29 @@ class CheckpatchTest(unittest.TestCase):
                                "CHECK: Please don't use multiple blank lines (drivers/iommu/x.c:20:)"])
 
     def test_exception_explains_one(self):
-        rc, out, _ = run("subject: iommu/arm-smmu: Tell whether a domain is a nest parent\n"
-                         "check: Alignment should match open parenthesis\n"
-                         "why: the macro's arguments line up\n")
+        rc, out, _ = run("subject iommu/arm-smmu: Tell whether a domain is a nest parent\n"
+                         "check Alignment should match open parenthesis\n"
+                         "why the macro's arguments line up\n")
         self.assertEqual(rc, 1)
         self.assertEqual(len(out), 1)
         self.assertIn("multiple blank lines", out[0])
 
     def test_exception_of_another_patch(self):
-        rc, _, _ = run("subject: another patch\ncheck: Alignment should match open parenthesis\n"
-                       "why: x\n")
+        rc, _, _ = run("subject another patch\ncheck Alignment should match open parenthesis\n"
+                       "why x\n")
         self.assertEqual(rc, 1)
 
     def test_all_explained(self):
         rc, out, _ = run(
-            "subject: iommu/arm-smmu: Tell whether a domain is a nest parent\n"
-            "check: Alignment should match open parenthesis\nwhy: a\n\n"
-            "subject: iommu/arm-smmu: Tell whether a domain is a nest parent\n"
-            "check: Please don't use multiple blank lines\nwhy: b\n")
+            "subject iommu/arm-smmu: Tell whether a domain is a nest parent\n"
+            "check Alignment should match open parenthesis\nwhy a\n\n"
+            "subject iommu/arm-smmu: Tell whether a domain is a nest parent\n"
+            "check Please don't use multiple blank lines\nwhy b\n")
         self.assertEqual((rc, out), (0, []))
 
     def test_exception_needs_a_reason(self):
-        rc, _, err = run("subject: iommu/arm-smmu: Tell whether a domain is a nest parent\n"
-                         "check: Please don't use multiple blank lines\n")
+        rc, _, err = run("subject iommu/arm-smmu: Tell whether a domain is a nest parent\n"
+                         "check Please don't use multiple blank lines\n")
         self.assertNotEqual(rc, 0)
         self.assertIn("why:", err)
 
