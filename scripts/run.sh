@@ -108,7 +108,7 @@ cmd=(timeout -k 10 "$limit" qemu-system-aarch64 "${mach[@]}" "${trace[@]}"
 	-device edu -device edu "${disk[@]}"
 	-kernel "$image" -initrd "$initrd" -append "$append")
 # the command, as run: make demo shows it, a reader can run it again
-printf '%q ' "${cmd[@]:3}" >"$LOGS/boot-$name-cmdline.txt"
+printf '%q ' "${cmd[@]:4}" >"$LOGS/boot-$name-cmdline.txt"
 echo >>"$LOGS/boot-$name-cmdline.txt"
 
 say "boot $name: $machine machine, $variant kernel, tests '${tests:-none}', limit ${limit}s${SEED:+, seed $SEED}; log $log"
