@@ -14,8 +14,14 @@ What each measurement asked for is in MEASUREMENTS, the host's own table
 (the guest prints its request too, and must agree with it); from it the
 commands the SMMU must have consumed are derived: opcode, address and
 range, ASID, VMID, stream ID, and a CMD_SYNC after them.
+
+The checks are tables of functions: RUN_CHECKS for the whole run, and
+MEASUREMENT_CHECKS for each measurement (NAME.CHECK); each returns why it
+failed, or None. Their results go to --results as "PASS|FAIL bench:NAME
+[-- why]" lines (scripts/results.py).
 """
 import argparse
+import collections
 import csv
 import math
 import os
@@ -23,7 +29,9 @@ import re
 import subprocess
 import sys
 
-from parse import STAMP_RE
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import results  # noqa: E402
+from parse import STAMP_RE  # noqa: E402
 
 MARK_IPA = 0x10000000
 # Guest commands per driver call (iommufd's chunk); each call ends with one
@@ -287,17 +295,17 @@ def guest_lines(lines):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--log", required=True)
-    ap.add_argument("--trace", required=True)
-    ap.add_argument("--kunit-src", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--results", required=True)
-    ap.add_argument("--no-chart", action="store_true", help="skip gnuplot (the self-tests)")
-    args = ap.parse_args()
+# What the guest's log says: its lines (without timestamps), each
+# measurement's marker, its "bench: count" rows, the timings, the device's
+# stream ID and the KUnit cases that passed.
+Log = collections.namedtuple("Log", "lines marks counts times device_sid kunit_ok")
+# One measurement: the guest's count row, the host's spec, QEMU's segment of
+# the trace, and the row of the table made of them.
+Measured = collections.namedtuple("Measured", "count spec seg row")
 
-    with open(args.log, encoding="utf-8", errors="replace") as f:
+
+def read_log(path):
+    with open(path, encoding="utf-8", errors="replace") as f:
         lines = [STAMP_RE.sub("", l.rstrip("\r\n")) for l in f]
     marks, counts, times = {}, [], {}
     device_sid = None
@@ -320,95 +328,136 @@ def main():
             times[m.group(1)] = (int(m.group(2)), int(m.group(3)))
     kunit_ok = {m.group(1) for l in lines
                 for m in [re.match(r"\s+ok \d+ (\S+)", l)] if m}
+    return Log(lines, marks, counts, times, device_sid, kunit_ok)
 
-    res = []
 
-    def check(ok, name, why=""):
-        res.append(f"{'PASS' if ok else 'FAIL'} bench:{name}" + (f" -- {why}" if why and not ok else ""))
+# The checks of the whole run: each returns why it failed, or None.
 
-    if not counts:
-        check(False, "ran", "no 'bench: count' line in the guest log")
-        with open(args.results, "w") as f:
-            f.write("\n".join(res) + "\n")
-        return 1
-
-    # Every measurement, once, and a TAP plan that the results match
-    names = [c["name"] for c in counts]
+def check_measurements(log, _errors):
+    """Every measurement and timing, once."""
+    names = [c["name"] for c in log.counts]
     missing = [n for n in MEASUREMENTS if n not in names]
     extra = [n for n in names if n not in MEASUREMENTS or names.count(n) > 1]
-    missing += [t for t in TIMINGS if t not in times]
-    check(not missing and not extra, "measurements",
-          f"{len(names)} of {len(MEASUREMENTS)} measurements and {len(times)} of {len(TIMINGS)} "
-          f"timings; missing: {' '.join(missing) or '-'}; unexpected: {' '.join(extra) or '-'}")
-    tap = guest_lines(lines)
+    missing += [t for t in TIMINGS if t not in log.times]
+    if not missing and not extra:
+        return None
+    return (f"{len(names)} of {len(MEASUREMENTS)} measurements and {len(log.times)} of "
+            f"{len(TIMINGS)} timings; missing: {' '.join(missing) or '-'}; "
+            f"unexpected: {' '.join(extra) or '-'}")
+
+
+def check_plan(log, _errors):
+    """A TAP plan of every measurement and the timings, all ok."""
+    tap = guest_lines(log.lines)
     plans = [int(m.group(1)) for l in tap for m in [re.match(r"1\.\.(\d+)$", l)] if m]
     oks = [l for l in tap if re.match(r"ok \d+ ", l)]
     notoks = [l for l in tap if re.match(r"not ok \d+ ", l)]
-    check(len(plans) == 1 and plans[0] == len(oks) and not notoks and
-          plans[0] == len(MEASUREMENTS) + 1, "plan",
-          f"plan {plans}, {len(oks)} ok, {len(notoks)} not ok "
-          f"({notoks[0] if notoks else ''}); {len(MEASUREMENTS) + 1} expected")
-    check(device_sid is not None, "device", "no 'bench: device' line")
+    if (len(plans) == 1 and plans[0] == len(oks) and not notoks and
+            plans[0] == len(MEASUREMENTS) + 1):
+        return None
+    return (f"plan {plans}, {len(oks)} ok, {len(notoks)} not ok "
+            f"({notoks[0] if notoks else ''}); {len(MEASUREMENTS) + 1} expected")
 
-    segs, errors = parse_trace(args.trace)
-    check(not errors, "no_cmdq_error", errors[0] if errors else "")
 
-    rows = []
-    for c in counts:
-        spec = MEASUREMENTS.get(c["name"])
-        if spec is None:
-            continue
-        seg = segs.get(marks.get(c["name"], -1))
-        if seg is None:
-            check(False, f"{c['name']}.traced", "no marker in QEMU's trace")
-            continue
-        ops = seg["ops"]
-        r = dict(c)
-        # The guest asked for what the host's table says
-        asked = {k: spec[k] for k in ("kind", "asid", "addr", "pages", "entries") if k in spec}
-        if spec["kind"] in ("va", "vaa", "range", "batch"):
-            differs = {k: (c.get(k), v) for k, v in asked.items() if c.get(k) != v}
-        else:
-            differs = {} if c.get("kind") == spec["kind"] else {"kind": (c.get("kind"), spec["kind"])}
-        check(not differs, f"{c['name']}.request", f"the guest's request differs: {differs}")
-        r["syncs"] = sum(o["op"] == "SYNC" for o in ops)
-        r["cmds"] = len(ops) - r["syncs"]
-        r["tlbi"] = sum(o["op"].startswith("TLBI") for o in ops)
-        r["ste_writes"] = sum(o["op"] == "CFGI_STE" for o in ops)
-        r["ops"] = " ".join(o["op"] for o in ops)
-        check(r["cmds"] == c["kcmds"] and r["syncs"] == c["ksyncs"],
-              f"{c['name']}.trace_is_driver",
-              f"QEMU consumed {r['cmds']} + {r['syncs']} syncs, the driver issued "
-              f"{c['kcmds']} + {c['ksyncs']}")
-        if spec["kind"] == "transition":
-            case = spec["kunit"]
-            want = kunit_syncs(args.kunit_src, case)
-            r["kunit_case"], r["kunit_syncs"] = case, want
-            # Each STE write of the hitless writer is CFGI_STE + CMD_SYNC
-            check(want is not None and case in kunit_ok and r["ste_writes"] == want,
-                  f"{c['name']}.hitless",
-                  f"{r['ste_writes']} STE writes in QEMU's trace; KUnit {case} "
-                  f"expects {want} syncs and {'passed' if case in kunit_ok else 'did not pass'}")
-        else:
-            why = check_commands(spec, seg, device_sid)
-            check(why is None, f"{c['name']}.commands", why or "")
-        if spec["kind"] == "range":
-            r["ril"] = ril_commands(spec["pages"]) if spec["pages"] < RANGE_MAX_PAGES else 1
-            r["per_page"] = spec["pages"]
-        elif spec["kind"] == "batch":
-            r["ril"] = r["per_page"] = spec["entries"]
-        rows.append(r)
+def check_device(log, _errors):
+    return None if log.device_sid is not None else "no 'bench: device' line"
 
-    os.makedirs(args.out, exist_ok=True)
+
+def check_no_cmdq_error(_log, errors):
+    return errors[0] if errors else None
+
+
+RUN_CHECKS = (
+    ("measurements", check_measurements),
+    ("plan", check_plan),
+    ("device", check_device),
+    ("no_cmdq_error", check_no_cmdq_error),
+)
+
+
+# The checks of one measurement: each returns why it failed, or None.
+
+def check_request(m, _log):
+    """The guest asked for what the host's table says."""
+    spec, c = m.spec, m.count
+    asked = {k: spec[k] for k in ("kind", "asid", "addr", "pages", "entries") if k in spec}
+    if spec["kind"] in ("va", "vaa", "range", "batch"):
+        differs = {k: (c.get(k), v) for k, v in asked.items() if c.get(k) != v}
+    else:
+        differs = {} if c.get("kind") == spec["kind"] else {"kind": (c.get("kind"), spec["kind"])}
+    return f"the guest's request differs: {differs}" if differs else None
+
+
+def check_trace_is_driver(m, _log):
+    """QEMU consumed what the driver says it issued."""
+    r, c = m.row, m.count
+    if r["cmds"] == c["kcmds"] and r["syncs"] == c["ksyncs"]:
+        return None
+    return (f"QEMU consumed {r['cmds']} + {r['syncs']} syncs, the driver issued "
+            f"{c['kcmds']} + {c['ksyncs']}")
+
+
+def check_hitless(m, log):
+    """Each STE write of the hitless writer is CFGI_STE + CMD_SYNC, as many
+    as the KUnit case that proves the transition expects, and it passed."""
+    r = m.row
+    case, want = r["kunit_case"], r["kunit_syncs"]
+    if want is not None and case in log.kunit_ok and r["ste_writes"] == want:
+        return None
+    return (f"{r['ste_writes']} STE writes in QEMU's trace; KUnit {case} "
+            f"expects {want} syncs and {'passed' if case in log.kunit_ok else 'did not pass'}")
+
+
+def check_commands_of(m, log):
+    return check_commands(m.spec, m.seg, log.device_sid)
+
+
+# NAME.CHECK, for the measurements of the kinds it applies to
+MEASUREMENT_CHECKS = (
+    ("request", lambda kind: True, check_request),
+    ("trace_is_driver", lambda kind: True, check_trace_is_driver),
+    ("hitless", lambda kind: kind == "transition", check_hitless),
+    ("commands", lambda kind: kind != "transition", check_commands_of),
+)
+
+
+def row_of(c, spec, seg, kunit_src):
+    """The table's row of a measurement: the guest's count and QEMU's."""
+    ops = seg["ops"]
+    r = dict(c)
+    r["syncs"] = sum(o["op"] == "SYNC" for o in ops)
+    r["cmds"] = len(ops) - r["syncs"]
+    r["tlbi"] = sum(o["op"].startswith("TLBI") for o in ops)
+    r["ste_writes"] = sum(o["op"] == "CFGI_STE" for o in ops)
+    r["ops"] = " ".join(o["op"] for o in ops)
+    if spec["kind"] == "transition":
+        r["kunit_case"] = spec["kunit"]
+        r["kunit_syncs"] = kunit_syncs(kunit_src, spec["kunit"])
+    elif spec["kind"] == "range":
+        r["ril"] = ril_commands(spec["pages"]) if spec["pages"] < RANGE_MAX_PAGES else 1
+        r["per_page"] = spec["pages"]
+    elif spec["kind"] == "batch":
+        r["ril"] = r["per_page"] = spec["entries"]
+    return r
+
+
+def record(w, name, why):
+    w.add("FAIL" if why is not None else "PASS", name, why or "")
+
+
+def write_csv(path, rows, times):
     fields = ["name", "kind", "asid", "addr", "pages", "entries", "tlbi", "cmds", "syncs",
               "kcmds", "ksyncs", "calls", "ril", "per_page", "ste_writes", "kunit_syncs", "ops"]
-    with open(os.path.join(args.out, "bench.csv"), "w", newline="") as f:
+    with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
         for k, (calls, ns) in times.items():
             f.write(f"time_{k},time,,,,,,,,,,{calls},,,,,{ns} ns per call\n")
 
+
+def report(rows, times):
+    """The tables of bench.txt."""
     out = []
     out.append("One guest command per IOMMU_HWPT_INVALIDATE call on the vIOMMU "
                "(QEMU's trace, = the driver's count):")
@@ -442,24 +491,19 @@ def main():
         if "inv_1" in times and "inv_64" in times:
             out.append(f"  one command of a 64-command batch costs {times['inv_64'][1] / 64 / times['inv_1'][1]:.2f}x "
                        "a one-command call")
-    text = "\n".join(out)
-    print(text)
-    with open(os.path.join(args.out, "bench.txt"), "w") as f:
-        f.write(text + "\n")
+    return "\n".join(out)
 
-    if args.no_chart:
-        with open(args.results, "w") as f:
-            f.write("\n".join(res) + "\n")
-        return 1 if any(l.startswith("FAIL") for l in res) else 0
 
-    # The chart: commands per request, with range invalidation and per page
-    dat = os.path.join(args.out, "bench.dat")
+def check_chart(out_dir, rows):
+    """The chart: commands per request, with range invalidation and per
+    page. Why gnuplot could not draw it, or None."""
+    dat = os.path.join(out_dir, "bench.dat")
     with open(dat, "w") as f:
         for r in rows:
             if r["kind"] == "range":
                 f.write(f"{r['name']} {r['cmds'] + r['syncs']} {r['per_page'] + 1}\n")
     gp = f"""set terminal pngcairo size 900,480 noenhanced
-set output '{os.path.join(args.out, "bench.png")}'
+set output '{os.path.join(out_dir, "bench.png")}'
 set title 'Commands per guest TLBI_NH_VA range (TLBI + CMD_SYNC), QEMU SMMUv3 trace'
 set style data histograms
 set style fill solid 0.8 border -1
@@ -472,13 +516,61 @@ plot '{dat}' using 2:xtic(1) title 'driver, range invalidation', '' using 3 titl
 """
     try:
         subprocess.run(["gnuplot"], input=gp, text=True, check=True)
-        check(True, "chart")
     except (OSError, subprocess.CalledProcessError) as e:
-        check(False, "chart", f"gnuplot: {e}")
+        return f"gnuplot: {e}"
+    return None
 
-    with open(args.results, "w") as f:
-        f.write("\n".join(res) + "\n")
-    return 1 if any(l.startswith("FAIL") for l in res) else 0
+
+def finish(w, path):
+    with open(path, "w") as f:
+        f.write(w.text())
+    return 1 if w.failed() else 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--trace", required=True)
+    ap.add_argument("--kunit-src", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--no-chart", action="store_true", help="skip gnuplot (the self-tests)")
+    args = ap.parse_args(argv)
+
+    log = read_log(args.log)
+    w = results.Writer("bench")
+    if not log.counts:
+        w.add("FAIL", "ran", "no 'bench: count' line in the guest log")
+        return finish(w, args.results)
+
+    segs, errors = parse_trace(args.trace)
+    for name, check in RUN_CHECKS:
+        record(w, name, check(log, errors))
+
+    rows = []
+    for c in log.counts:
+        spec = MEASUREMENTS.get(c["name"])
+        if spec is None:
+            continue
+        seg = segs.get(log.marks.get(c["name"], -1))
+        if seg is None:
+            w.add("FAIL", f"{c['name']}.traced", "no marker in QEMU's trace")
+            continue
+        m = Measured(c, spec, seg, row_of(c, spec, seg, args.kunit_src))
+        for name, applies, check in MEASUREMENT_CHECKS:
+            if applies(spec["kind"]):
+                record(w, f"{c['name']}.{name}", check(m, log))
+        rows.append(m.row)
+
+    os.makedirs(args.out, exist_ok=True)
+    write_csv(os.path.join(args.out, "bench.csv"), rows, log.times)
+    text = report(rows, log.times)
+    print(text)
+    with open(os.path.join(args.out, "bench.txt"), "w") as f:
+        f.write(text + "\n")
+    if not args.no_chart:
+        record(w, "chart", check_chart(args.out, rows))
+    return finish(w, args.results)
 
 
 if __name__ == "__main__":

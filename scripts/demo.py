@@ -13,7 +13,9 @@ import os
 import re
 import sys
 
-from parse import feature_bits, split_log
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import results as wbresults  # noqa: E402
+from parse import feature_bits, split_log  # noqa: E402
 
 DEMO_CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                          "configs", "demo.conf")
@@ -54,11 +56,11 @@ def load_conf(path):
     return conf
 
 
-def parse_result(line):
-    """(verdict, name without the boot's prefix, why)"""
-    head, _, why = line.partition(" -- ")
-    verdict, _, name = head.partition(" ")
-    return verdict, name.split(":", 1)[-1], why
+def read_results(path):
+    """(verdict, name without the boot's prefix, why) of each result of PATH
+    that tested something (not NA); none if PATH is missing."""
+    return [(r.verdict, r.name.split(":", 1)[-1], r.why)
+            for r in wbresults.read(path) if r.verdict != "NA"]
 
 
 def main():
@@ -83,12 +85,7 @@ def main():
         entries = []
     kernel = [t for k, _, t in entries if k == "k"]
     user = [t for k, _, t in entries if k == "u"]
-    try:
-        with open(a.results, encoding="utf-8") as f:
-            results = [parse_result(l) for l in f.read().splitlines()
-                       if l.startswith(("PASS ", "FAIL ", "SKIP "))]
-    except OSError:
-        results = []
+    results = read_results(a.results)
     failed = [(n, w) for v, n, w in results if v == "FAIL"]
 
     print("SMMUv3 nested stage translation for Linux 6.12: demo")

@@ -12,7 +12,8 @@ import fnmatch
 import os
 import sys
 
-from demo import parse_result
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import results as wbresults  # noqa: E402
 
 CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                     "configs", "demo-three-level.conf")
@@ -33,12 +34,10 @@ def load_conf(path):
 
 
 def parse_results(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return [parse_result(line.rstrip("\n")) for line in f
-                    if line.startswith(("PASS ", "FAIL ", "SKIP "))]
-    except OSError:
-        return []
+    """(verdict, name without the prefix three-level:, why) of each result of
+    PATH that tested something (not NA); none if PATH is missing."""
+    return [(r.verdict, r.name.split(":", 1)[-1], r.why)
+            for r in wbresults.read(path) if r.verdict != "NA"]
 
 
 def field(results, name, key):

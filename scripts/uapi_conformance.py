@@ -9,7 +9,8 @@ it is compiled once against each header, and the two outputs must be equal.
 Symbols that upstream has and the series does not are listed, not checked:
 they are calls this kernel does not implement.
 
-Prints one "PASS|FAIL uapi:NAME [-- why]" line per symbol.
+Prints one "PASS|FAIL uapi:NAME [-- why]" line per symbol (scripts/results.py;
+a struct's NAME is struct_NAME).
 """
 import argparse
 import os
@@ -17,6 +18,9 @@ import re
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import results  # noqa: E402
 
 TYPES = r"(?:__u8|__u16|__u32|__u64|__s8|__s16|__s32|__s64|__aligned_u64|" \
         r"__aligned_le64|__le64|__le32)"
@@ -94,7 +98,7 @@ def main():
     upstream = os.path.join(args.upstream, "linux/iommufd.h")
     macros, consts, structs = symbols(ours)
     up_macros, up_consts, up_structs = symbols(upstream)
-    results = []
+    out = results.Writer("uapi")
 
     # A symbol of ours that upstream does not define is a private one
     missing = [n for n in macros if n not in up_macros] + \
@@ -103,7 +107,7 @@ def main():
     missing += [f"struct {n}.{f}" for n, fl in structs.items()
                 if n in up_structs for f in fl if f not in up_structs[n]]
     for n in missing:
-        results.append(f"FAIL uapi:{n} -- not in upstream's header")
+        out.add("FAIL", n, "not in upstream's header")
 
     macros = [n for n in macros if n in up_macros]
     consts = [n for n in consts if n in up_consts]
@@ -117,7 +121,8 @@ def main():
         a, err_a = build_and_run(src, args.ours, tmp, "ours", args.cc)
         b, err_b = build_and_run(src, args.upstream, tmp, "upstream", args.cc)
     if a is None or b is None:
-        print(f"FAIL uapi:compile -- {(err_a or err_b).strip()[:300]}")
+        out.add("FAIL", "compile", (err_a or err_b).strip()[:300])
+        sys.stdout.write(out.text())
         return 1
 
     def keyed(output):
@@ -127,16 +132,15 @@ def main():
     for key, line in mine.items():
         name = key.split()[1]
         if theirs.get(key) == line:
-            results.append(f"PASS uapi:{name} -- {line}")
+            out.add("PASS", name, line)
         else:
-            results.append(f"FAIL uapi:{name} -- ours '{line}', "
-                           f"upstream '{theirs.get(key)}'")
+            out.add("FAIL", name, f"ours '{line}', upstream '{theirs.get(key)}'")
 
     only_upstream = sorted(set(up_macros + up_consts) - set(macros + consts))
-    print("\n".join(results))
+    sys.stdout.write(out.text())
     print(f"# upstream symbols not implemented here: {len(only_upstream)}: "
           f"{' '.join(only_upstream)}", file=sys.stderr)
-    return 1 if any(r.startswith("FAIL") for r in results) else 0
+    return 1 if out.failed() else 0
 
 
 if __name__ == "__main__":

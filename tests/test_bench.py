@@ -17,6 +17,7 @@ import unittest
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "scripts"))
 import bench  # noqa: E402
+import results  # noqa: E402
 
 VMID = 1
 SID = 0x8
@@ -178,7 +179,10 @@ class BenchTest(unittest.TestCase):
                  "--results", paths["res"], "--no-chart"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
             with open(paths["res"]) as f:
-                return rc, f.read().splitlines()
+                res = f.read().splitlines()
+        # Every line is a result of scripts/results.py's
+        self.assertEqual([], [r for r in res if not results.parse(r)])
+        return rc, res
 
     def assert_fails(self, res, check, also=()):
         fails = [r for r in res if r.startswith("FAIL")]

@@ -97,6 +97,16 @@ class DemoTest(unittest.TestCase):
         self.assertIn("guest hung", out)
         self.assertIn("did not finish cleanly", out)
 
+    def test_only_results_are_read(self):
+        """INFO lines and NA results (nothing tested) are not told, and do
+        not fail the verdict."""
+        res = ("INFO seed prog 42\nNA demo:kselftest.prog.fix.other -- nothing to test\n" +
+               RESULTS.format(fault="PASS", fin="PASS"))
+        rc, out = run(res)
+        self.assertEqual(rc, 0, out)
+        self.assertNotIn("fix.other", out)
+        self.assertIn("2 of 2 reported cases passed", out)
+
     def test_no_results(self):
         rc, out = run("")
         self.assertEqual(rc, 1)

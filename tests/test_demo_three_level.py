@@ -65,6 +65,12 @@ class TestDemoL3(unittest.TestCase):
         self.assertIn("Verdict (three levels): FAILED: 1 failure(s)", out)
         self.assertNotIn("none failed", out)
 
+    def test_only_results_are_read(self):
+        rc, out = self.run_demo("INFO a note\nNA three-level:accel.nothing -- no device\n" + GOOD)
+        self.assertEqual(rc, 0, out)
+        self.assertNotIn("accel.nothing", out)
+        self.assertIn("4 checks passed, 1 skipped", out)
+
     def test_no_results(self):
         rc, out = self.run_demo("")
         self.assertEqual(rc, 1, out)
