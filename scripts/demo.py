@@ -14,6 +14,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import conf as wbconf  # noqa: E402
 import results as wbresults  # noqa: E402
 from parse import feature_bits, split_log  # noqa: E402
 
@@ -37,22 +38,18 @@ FEATURES = [
 
 def load_conf(path):
     conf = {"program": None, "intro": [], "cases": [], "verdict": ""}
-    with open(path, encoding="utf-8") as f:
-        for raw in f:
-            line = raw.rstrip("\n")
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            kind, _, rest = line.partition(" ")
-            rest = rest.strip()
-            if kind == "program":
-                conf["program"] = rest
-            elif kind == "intro":
-                conf["intro"].append(rest)
-            elif kind == "case":
-                glob, _, what = rest.partition(" ")
-                conf["cases"].append((glob, what.strip()))
-            elif kind == "verdict":
-                conf["verdict"] = rest
+    for r in wbconf.records(path):
+        if r.kind == "program":
+            conf["program"] = r.rest
+        elif r.kind == "intro":
+            conf["intro"].append(r.rest)
+        elif r.kind == "case":
+            glob, _, what = r.rest.partition(" ")
+            conf["cases"].append((glob, what.strip()))
+        elif r.kind == "verdict":
+            conf["verdict"] = r.rest
+        else:
+            raise r.error("not program, intro, case or verdict")
     return conf
 
 

@@ -13,6 +13,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import conf as wbconf  # noqa: E402
 import results as wbresults  # noqa: E402
 
 CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -21,15 +22,10 @@ CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 
 def load_conf(path):
     groups = []
-    with open(path, encoding="utf-8") as f:
-        for raw in f:
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            kind, _, rest = line.partition(" ")
-            if kind == "check":
-                glob, _, words = rest.strip().partition(" ")
-                groups.append((glob, words.strip()))
+    for r in wbconf.records(path):
+        if r.kind != "check" or len(r.args) < 2:
+            raise r.error("not check GLOB WORDS")
+        groups.append((r.args[0], r.rest.split(None, 1)[1]))
     return groups
 
 

@@ -12,7 +12,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-L3CACHE=${L3CACHE:-$HOME/.cache/smmuv3-nesting/three-level}
+L3CACHE=${L3CACHE:-$WB_CACHE/three-level}
 PINS=$TOP/configs/three-level-packages.txt
 mkdir -p "$L3CACHE" "$BUILD/three-level"
 
