@@ -19,7 +19,7 @@ replays(). As a command, for the shell scripts:
   results.py failed FILE...                   exit 0 if a FILE has a failure
   results.py expect FILE PREFIX NAME=REGEX... failures FILE must have: one
                                               result each, and nothing_else
-  results.py unittest PREFIX LOG              unittest -v's log as results
+  results.py unittest PREFIX TESTDIR LOG      run TESTDIR's unit tests: results
   results.py summary [ELAPSED]                the summary of a results dir
   results.py passes FILE                      passes per case of make repeat
   results.py export ktap|json FILE...         the results as KTAP or JSON
@@ -181,18 +181,49 @@ def expect(path, prefix, patterns):
     return w.text()
 
 
-def unittest_results(prefix, log):
-    """unittest -v's verdicts (and a failure when no test ran or it stopped)."""
+def run_unittests(prefix, testdir, log):
+    """Run the unit tests of TESTDIR (test_*.py); their verdicts as results,
+    one per test (MODULE.CLASS.TEST, without the "test_" of the module), its
+    output in LOG. A module that cannot be imported, a failing setUpClass
+    and an unexpected success are failures; no test run is one too."""
+    import unittest  # pylint: disable=import-outside-toplevel
     w = Writer(prefix)
-    text = open(log, encoding="utf-8", errors="replace").read()
-    for m in re.finditer(r"^(test_\w+) \(test_(\w+)\.[^)]*\) \.\.\. (ok|FAIL|ERROR|skipped.*)$",
-                         text, re.M):
-        verdict = {"ok": "PASS", "FAIL": "FAIL", "ERROR": "FAIL"}.get(m.group(3), "SKIP")
-        w.add(verdict, f"{m.group(2)}.{m.group(1)}", m.group(3) if verdict == "SKIP" else "")
-    if not w.lines:
+
+    def name(test):
+        m = re.match(r"^(\w+) \((\S+)\)$", test.id())   # setUpClass (mod.Class)
+        tid = f"{m.group(2)}.{m.group(1)}" if m else test.id()
+        return re.sub(r"^test_", "", tid.replace("unittest.loader._FailedTest.", ""))
+
+    def first(err):
+        return str(err[1]).strip().splitlines()[0][:200] if str(err[1]).strip() else err[0].__name__
+
+    class Result(unittest.TextTestResult):
+        def addSuccess(self, test):
+            super().addSuccess(test)
+            w.add("PASS", name(test))
+
+        def addFailure(self, test, err):
+            super().addFailure(test, err)
+            w.add("FAIL", name(test), f"{first(err)}; see {log}")
+
+        def addError(self, test, err):
+            super().addError(test, err)
+            w.add("FAIL", name(test), f"error: {first(err)}; see {log}")
+
+        def addSkip(self, test, reason):
+            super().addSkip(test, reason)
+            w.add("SKIP", name(test), reason)
+
+        def addUnexpectedSuccess(self, test):
+            super().addUnexpectedSuccess(test)
+            w.add("FAIL", name(test), "an expected failure passed")
+
+    sys.path.insert(0, testdir)
+    with open(log, "w", encoding="utf-8") as f:
+        suite = unittest.TestLoader().discover(testdir, pattern="test_*.py", top_level_dir=testdir)
+        res = unittest.TextTestRunner(stream=f, verbosity=2, resultclass=Result).run(suite)
+    if res.testsRun == 0:
         w.add("FAIL", "unittest", f"no test ran; see {log}")
-    elif not re.search(r"^OK\b", text, re.M) and not w.failed():
-        w.add("FAIL", "unittest", f"failed outside a test; see {log}")
     return w.text()
 
 
@@ -251,8 +282,8 @@ def main(argv):
         return 0 if counts(read(*args))["FAIL"] else 1
     elif cmd == "expect" and len(args) >= 3:
         sys.stdout.write(expect(args[0], args[1], args[2:]))
-    elif cmd == "unittest" and len(args) == 2:
-        sys.stdout.write(unittest_results(*args))
+    elif cmd == "unittest" and len(args) == 3:
+        sys.stdout.write(run_unittests(*args))
     elif cmd == "summary" and len(args) <= 1:
         text, ok = summary(os.environ["RESULTS"], os.environ["LOGS"],
                            f"{os.environ.get('BASE_PACKAGE', '?')} {os.environ.get('BASE_USED_VERSION', '?')}",

@@ -25,8 +25,7 @@ tool() {
 }
 
 start=$(date +%s.%N)
-python3 -m unittest discover -s "$TOP/tests" -p 'test_*.py' -v >"$LOGS/unittest.log" 2>&1 || true
-python3 "$TOP/scripts/results.py" unittest workbench "$LOGS/unittest.log" >"$res"
+python3 "$TOP/scripts/results.py" unittest workbench "$TOP/tests" "$LOGS/unittest.log" >"$res"
 
 cd "$TOP"
 mapfile -t sh < <(git ls-files '*.sh' .ci/run 2>/dev/null || ls scripts/*.sh guest/*/*.sh .ci/run)

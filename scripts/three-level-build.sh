@@ -44,7 +44,7 @@ build_progs() {
 	local p
 	for p in l3_disk l3_edu; do
 		"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
-			-o "$L3/$p" "$TOP/tests/$p.c"
+			-o "$L3/$p" "$TOP/guest/three-level/$p.c"
 	done
 	# the host seeds and checks the disk image with the same pattern code
 	gcc -O2 -Wall -Wextra -Werror -o "$L3/l3_disk-host" "$TOP/guest/three-level/l3_disk.c"
