@@ -331,7 +331,7 @@ CHECKS = [check_finished, check_smmu, check_edu, check_init, check_kernel_log,
           check_kunit, check_programs, check_kmemleak, check_unfinished]
 
 
-def main():
+def arguments():
     ap = argparse.ArgumentParser()
     ap.add_argument("--boot", required=True, help="a boot of configs/plan.conf")
     ap.add_argument("--name", help="results' prefix (default: the boot's name)")
@@ -342,10 +342,19 @@ def main():
                     "protocol.py's feature bits; need not exist)")
     ap.add_argument("--plan", default=wbplan.CONF)
     ap.add_argument("log")
-    b = Boot(ap.parse_args())
+    return ap
+
+
+def run(argv):
+    """What parse.py prints for a command line (the tests call it as is)."""
+    b = Boot(arguments().parse_args(argv))
     for check in CHECKS:
         check(b)
-    sys.stdout.write("".join(line + "\n" for line in b.info) + b.res.text())
+    return "".join(line + "\n" for line in b.info) + b.res.text()
+
+
+def main():
+    sys.stdout.write(run(sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -744,7 +744,7 @@ CHECKS = [check_l0_exit, check_l1_side, check_runs, check_host_seeded, check_rat
           check_l1_splat, check_windows, check_l0_edu_fault]
 
 
-def main():
+def arguments():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--log", required=True)
     ap.add_argument("--trace", required=True)
@@ -763,12 +763,22 @@ def main():
     ap.add_argument("--prefix", default="three-level", help="the results' prefix, and their boot in plan.conf")
     ap.add_argument("--direct", action="store_true",
                     help="L2 booted by L0 itself (no L1): its console is the serial log")
-    t = ThreeLevel(ap.parse_args())
+    return ap
+
+
+def run(argv):
+    """What three_level_parse.py prints for a command line (the figures go
+    to --measured); the tests call it as is."""
+    t = ThreeLevel(arguments().parse_args(argv))
     for check in CHECKS:
         check(t)
     with open(t.a.measured, "w") as f:
         f.write("\n".join(t.meas) + "\n")
-    sys.stdout.write(t.res.text())
+    return t.res.text()
+
+
+def main():
+    sys.stdout.write(run(sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -6,13 +6,13 @@ No kernel tree needed: KUnit's KTAP is parsed by scripts/protocol.py, and
 the tree given to --tree holds only a made-up arm-smmu-v3.h.
 """
 import os
-import subprocess
 import sys
 import tempfile
 import unittest
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PARSE = os.path.join(TOP, "scripts", "parse.py")
+sys.path.insert(0, os.path.join(TOP, "scripts"))
+import parse  # noqa: E402
 
 HEADER = """\
 #define ARM_SMMU_FEAT_2_LVL_STRTAB	(1 << 0)
@@ -100,11 +100,10 @@ def run(log, boot="m", qemu_rc=0, tests=None, plan=PLAN):
         l = os.path.join(d, "log")
         with open(l, "w", encoding="utf-8") as f:
             f.write(log)
-        cmd = [sys.executable, PARSE, "--boot", boot, "--qemu-rc", str(qemu_rc),
-               "--tree", d, "--plan", conf, l]
+        argv = ["--boot", boot, "--qemu-rc", str(qemu_rc), "--tree", d, "--plan", conf, l]
         if tests is not None:
-            cmd[2:2] = ["--tests", tests]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            argv[:0] = ["--tests", tests]
+        out = parse.run(argv)
     return out.splitlines()
 
 
