@@ -31,7 +31,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import results  # noqa: E402
-from parse import STAMP_RE  # noqa: E402
+import protocol  # noqa: E402
 
 MARK_IPA = 0x10000000
 # Guest commands per driver call (iommufd's chunk); each call ends with one
@@ -286,10 +286,9 @@ def guest_lines(lines):
     """The lines nest_bench printed, between init's run and end lines."""
     out, on = [], False
     for l in lines:
-        if l.startswith("wb: run nest_bench"):
-            on = True
-        elif l.startswith("wb: end nest_bench"):
-            on = False
+        w = protocol.wb(l)
+        if w and w.kind in ("run", "end") and w.fields[0] == "nest_bench":
+            on = w.kind == "run"
         elif on:
             out.append(l)
     return out
@@ -306,7 +305,7 @@ Measured = collections.namedtuple("Measured", "count spec seg row")
 
 def read_log(path):
     with open(path, encoding="utf-8", errors="replace") as f:
-        lines = [STAMP_RE.sub("", l.rstrip("\r\n")) for l in f]
+        lines = [protocol.strip_stamp(l) for l in f]
     marks, counts, times = {}, [], {}
     device_sid = None
     for l in lines:
@@ -326,8 +325,7 @@ def read_log(path):
         m = re.match(r"bench: time (\S+) calls=(\d+) ns=(\d+)", l)
         if m:
             times[m.group(1)] = (int(m.group(2)), int(m.group(3)))
-    kunit_ok = {m.group(1) for l in lines
-                for m in [re.match(r"\s+ok \d+ (\S+)", l)] if m}
+    kunit_ok = protocol.passed_subtests(lines)
     return Log(lines, marks, counts, times, device_sid, kunit_ok)
 
 
@@ -348,10 +346,10 @@ def check_measurements(log, _errors):
 
 def check_plan(log, _errors):
     """A TAP plan of every measurement and the timings, all ok."""
-    tap = guest_lines(log.lines)
-    plans = [int(m.group(1)) for l in tap for m in [re.match(r"1\.\.(\d+)$", l)] if m]
-    oks = [l for l in tap if re.match(r"ok \d+ ", l)]
-    notoks = [l for l in tap if re.match(r"not ok \d+ ", l)]
+    tap = [ln for ln in map(protocol.tap_line, guest_lines(log.lines)) if ln.depth == 0]
+    plans = [int(ln.match.group(1)) for ln in tap if ln.kind == "plan"]
+    oks = [ln.text for ln in tap if ln.kind == "result" and ln.match.group(1) == "ok"]
+    notoks = [ln.text for ln in tap if ln.kind == "result" and ln.match.group(1) != "ok"]
     if (len(plans) == 1 and plans[0] == len(oks) and not notoks and
             plans[0] == len(MEASUREMENTS) + 1):
         return None

@@ -45,7 +45,7 @@ run_logged initramfs "$TOP/scripts/build.sh" initramfs
 boot=$(python3 "$TOP/scripts/plan.py" role coverage)
 say "[$(elapsed)] boot $boot"
 WB_GCOV=$disk "$TOP/scripts/run.sh" "$boot" || true
-grep -a '^wb: gcov: ' "$LOGS/boot-$boot.log" | sed 's/^/    /' ||
+python3 "$TOP/scripts/protocol.py" wb gcov "$LOGS/boot-$boot.log" | sed 's/^/    wb: /' ||
 	die "the guest wrote no gcov data (no 'wb: gcov:' line in $LOGS/boot-$boot.log)"
 
 say "[$(elapsed)] lcov"

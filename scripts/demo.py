@@ -10,13 +10,12 @@ data (configs/demo.conf). Exits 1 if anything failed.
 import argparse
 import fnmatch
 import os
-import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import conf as wbconf  # noqa: E402
+import protocol  # noqa: E402
 import results as wbresults  # noqa: E402
-from parse import feature_bits, split_log  # noqa: E402
 
 DEMO_CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                          "configs", "demo.conf")
@@ -74,10 +73,10 @@ def main():
     a = ap.parse_args()
 
     conf = load_conf(a.conf)
-    bits = feature_bits(a.header)
+    bits = protocol.feature_bits(a.header)
     try:
         with open(a.log, encoding="utf-8", errors="replace") as f:
-            entries = split_log(f)
+            entries = protocol.split_log(f)
     except OSError:
         entries = []
     kernel = [t for k, _, t in entries if k == "k"]
@@ -93,16 +92,14 @@ def main():
     print(f"  machine: {a.qemu}, -M {a.machine}, edu DMA device")
     print()
 
-    probe = [t for t in kernel if re.search(r"arm-smmu-v3 \S+: ias", t)]
-    m = probe and re.search(r"arm-smmu-v3 (\S+): ias (\d+)-bit, oas (\d+)-bit "
-                            r"\(features (0x[0-9a-f]+)\)", probe[0])
-    if m:
-        feats = int(m.group(4), 16)
-        print(f"The SMMU ({m.group(1)}) came up: input addresses {m.group(2)} bits, "
-              f"output addresses {m.group(3)} bits, features {m.group(4)}:")
+    probes = protocol.smmu_probes(kernel)
+    if probes:
+        p = probes[0]
+        print(f"The SMMU ({p.device}) came up: input addresses {p.ias} bits, "
+              f"output addresses {p.oas} bits, features 0x{p.features:08x}:")
         for name, words in FEATURES:
             if name in bits:
-                print(f"  [{'x' if feats & bits[name] else ' '}] {words}")
+                print(f"  [{'x' if p.features & bits[name] else ' '}] {words}")
     else:
         print("The SMMU did not probe: no arm-smmu-v3 features line in the kernel log.")
     print()
@@ -116,15 +113,13 @@ def main():
         print("KUnit reported no case.")
     print()
 
-    for l in user:
-        m = re.match(r"wb: edu (\S+) bound to vfio-pci \((\S+)\)", l)
-        if m:
-            print(f"The edu DMA device (PCI 1234:11e8) at {m.group(1)} is bound to "
-                  f"vfio-pci: its VFIO cdev is {m.group(2)}.")
+    for w in protocol.wb_lines(user, "edu"):
+        print(f"The edu DMA device (PCI 1234:11e8) at {w.fields[0]} is bound to "
+              f"vfio-pci: its VFIO cdev is {w.fields[1]}.")
     for t in kernel:
-        if re.match(r"vfio-pci \S+: Adding to iommu group", t):
+        if protocol.VFIO_GROUP_RE.match(t):
             print(f"  kernel: {t}")
-    if any(re.match(r"wb: \d+ edu device\(s\); /dev/iommu present", l) for l in user):
+    if protocol.wb_lines(user, "iommu"):
         print("/dev/iommu (iommufd) is present.")
     else:
         print("/dev/iommu is missing, or no edu device was found.")
@@ -165,19 +160,18 @@ def tell_cases(conf, entries, results):
     for kind, _, text in entries:
         if kind != "u":
             continue
-        m = re.match(r"wb: run (\S+)", text)
-        if m:
-            inside = m.group(1) == prog
+        w = protocol.wb(text)
+        if w and w.kind == "run":
+            inside = w.fields[0] == prog
             continue
         if not inside:
             continue
-        m = re.match(r"#\s+RUN\s+(\S+) \.\.\.", text)
-        if m:
-            case = m.group(1)
+        if protocol.case_started(text):
+            case = protocol.case_started(text)
             continue
-        m = re.match(r"# story: (.*)", text)
-        if m and case:
-            stories.setdefault(case, []).append(m.group(1))
+        told = protocol.story(text)
+        if told is not None and case:
+            stories.setdefault(case, []).append(told)
 
     def order(c):
         for i, (glob, _) in enumerate(conf["cases"]):

@@ -116,12 +116,14 @@ start=$(date +%s)
 rc=0
 bg_start "${cmd[@]}" </dev/null
 qemu=$BG_PID
-# Progress, once a minute: which program runs, how many results so far.
+# Progress, once a minute: which program runs, how many results so far
+# (scripts/protocol.py reads the log as parse.py does).
 while ! wait_for "$qemu" 60; do
-	running=$(grep -a '^wb: run ' "$log" 2>/dev/null | tail -n 1 | cut -d' ' -f3 || true)
-	nres=$(grep -acE '^(not )?ok [0-9]+ ' "$log" 2>/dev/null || true)
+	running=- nres=0
+	read -r running nres < <(python3 "$TOP/scripts/protocol.py" progress "$log") || true
+	[ "$running" = - ] && running="booting (no program started yet)"
 	printf '    ... boot %s: %d s, %s, %s result line(s) so far\n' "$name" \
-		$(($(date +%s) - start)) "${running:-booting (no program started yet)}" "${nres:-0}"
+		$(($(date +%s) - start)) "$running" "${nres:-0}"
 done
 bg_wait "$qemu" || rc=$?
 secs=$(($(date +%s) - start))

@@ -160,35 +160,29 @@ class CheckerFailsTest(unittest.TestCase):
         self.assertEqual(self.problems("line\n" * (MAX_LINES + 1)),
                          [f"{MAX_LINES + 1} lines, more than {MAX_LINES}"])
 
-    def test_unknown_make_target(self):
-        self.assertEqual(self.problems("    make l3   # three levels\n"),
-                         ["make l3: no such target in the Makefile"])
-
-    def test_missing_repository_path(self):
-        self.assertEqual(self.problems("See `tests/plan.conf` and `guest/NAME.c`.\n"),
-                         ["tests/plan.conf: no such file or directory"])
-        self.assertEqual(self.problems("`tests/test_nothing_*.py`\n"),
-                         ["tests/test_nothing_*.py: no such file or directory"])
-
-    def test_broken_docs_link(self):
-        self.assertEqual(self.problems("[the old notes](docs/lab-notebook.md)\n"),
-                         ["docs/lab-notebook.md: no such file or directory",
-                          "link docs/lab-notebook.md: no such file"])
-
-    def test_output_path_no_script_names(self):
-        self.assertEqual(self.problems("Figures in `build/bench/bench.txt`.\n"),
-                         ["build/bench/bench.txt: no script names this output path"])
+    # A text, and each problem the checker must find in it
+    BROKEN = [
+        ("    make l3   # three levels\n", ["make l3: no such target in the Makefile"]),
+        ("See `tests/plan.conf` and `guest/NAME.c`.\n",
+         ["tests/plan.conf: no such file or directory"]),
+        ("`tests/test_nothing_*.py`\n", ["tests/test_nothing_*.py: no such file or directory"]),
+        ("[the old notes](docs/lab-notebook.md)\n",
+         ["docs/lab-notebook.md: no such file or directory",
+          "link docs/lab-notebook.md: no such file"]),
+        ("Figures in `build/bench/bench.txt`.\n",
+         ["build/bench/bench.txt: no script names this output path"]),
         # build/runs/NAME holds for a make target only
-        self.assertEqual(self.problems("`build/runs/nosuch/results/x.txt`\n"),
-                         ["build/runs/nosuch/results/x.txt: no script names this output path"])
+        ("`build/runs/nosuch/results/x.txt`\n",
+         ["build/runs/nosuch/results/x.txt: no script names this output path"]),
+        ("## Knobs\n- `FAST=1`: go faster\n", ["FAST=: no script or Makefile reads it"]),
+        ("## Measured\n59m59s: 2189 passed, 0 failed.\n",
+         ["measured figure '59m59s' is not in docs/measured.md"]),
+    ]
 
-    def test_knob_nothing_reads(self):
-        self.assertEqual(self.problems("## Knobs\n- `FAST=1`: go faster\n"),
-                         ["FAST=: no script or Makefile reads it"])
-
-    def test_measured_figure_not_in_docs(self):
-        self.assertEqual(self.problems("## Measured\n59m59s: 2189 passed, 0 failed.\n"),
-                         ["measured figure '59m59s' is not in docs/measured.md"])
+    def test_each_problem_found(self):
+        for text, want in self.BROKEN:
+            with self.subTest(text=text):
+                self.assertEqual(self.problems(text), want)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,14 @@ Run: python3 -m unittest discover -s tests -p 'test_*.py'
 """
 import os
 import subprocess
+import sys
 import tempfile
 import unittest
+from unittest import mock
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PARSE = os.path.join(TOP, "scripts", "three_level_parse.py")
+sys.path.insert(0, os.path.join(TOP, "scripts"))
+import three_level_parse  # noqa: E402
 MIB = 2
 
 L1 = """\
@@ -158,14 +161,13 @@ class L3ParseTest(unittest.TestCase):
             paths[name] = os.path.join(d, name)
             with open(paths[name], "w") as f:
                 f.write(text)
-        out = subprocess.run(
-            ["python3", PARSE, "--log", paths["serial.log"], "--trace", paths["trace.log"],
-             "--disk", disk, "--disk-tool", self.tool, "--runs", "plain,accel",
-             "--mib", str(MIB), "--host-off-mib", str(2 * MIB), "--host-mib", "4",
-             "--host-seed", "0x4057", "--qemu-rc", str(rc), "--wall", "60",
-             "--limit", "240", "--measured", os.path.join(d, "measured.txt")],
-            capture_output=True, text=True, check=True,
-            env=dict(os.environ, **({"WB_PLAN": plan} if plan else {}))).stdout
+        with mock.patch.dict(os.environ, {"WB_PLAN": plan} if plan else {}):
+            out = three_level_parse.run(
+                ["--log", paths["serial.log"], "--trace", paths["trace.log"],
+                 "--disk", disk, "--disk-tool", self.tool, "--runs", "plain,accel",
+                 "--mib", str(MIB), "--host-off-mib", str(2 * MIB), "--host-mib", "4",
+                 "--host-seed", "0x4057", "--qemu-rc", str(rc), "--wall", "60",
+                 "--limit", "240", "--measured", os.path.join(d, "measured.txt")])
         with open(os.path.join(d, "measured.txt"), encoding="utf-8") as f:
             self.measured = f.read().splitlines()
         return out.splitlines()
