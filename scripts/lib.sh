@@ -80,6 +80,32 @@ base_used() {
 }
 base_used
 
+# The Debian releases whose suites serve linux-source-6.12 (DEBPKG_SUITE
+# of scripts/debpkg.sh): bookworm's -security and -backports, and trixie,
+# whose newer builds of each release often come first.
+BASE_SUITES=bookworm+trixie
+
+# fetch_base VERSION DIR: BASE_PACKAGE VERSION's .deb (downloaded once into
+# $WB_CACHE/debs by scripts/debpkg.sh) unpacked into DIR, and the path of
+# its tarball in FETCHED_TARBALL. Returns 1, having said why on stderr,
+# when that version cannot be had.
+fetch_base() {
+	local version=$1 dir=$2 fetched
+	mapfile -t fetched < <(DEBPKG_SUITE=$BASE_SUITES "$TOP/scripts/debpkg.sh" \
+		"$BASE_PACKAGE" arm64 "$version" "$WB_CACHE/debs")
+	if [ "${#fetched[@]}" -ne 2 ]; then
+		warn "could not fetch $BASE_PACKAGE $version"
+		return 1
+	elif [ "${fetched[1]}" != "$version" ]; then
+		warn "$BASE_PACKAGE $version is not served (the newest is ${fetched[1]})"
+		return 1
+	fi
+	rm -rf "$dir"
+	dpkg-deb -x "${fetched[0]}" "$dir"
+	FETCHED_TARBALL=$dir/usr/src/$BASE_PACKAGE.tar.xz
+	[ -r "$FETCHED_TARBALL" ] || { warn "no $BASE_PACKAGE.tar.xz in ${fetched[0]}"; return 1; }
+}
+
 # patches_hash DIR: a hash of a series (DIR/series and the patches it names)
 patches_hash() {
 	local f

@@ -3,7 +3,8 @@
 # release and check it there, without touching the installed base, build/linux
 # or patches/:
 #   1. fetch linux-source-6.12=VERSION's .deb with a private apt
-#      configuration (scripts/debpkg.sh) and take its tarball;
+#      configuration (scripts/debpkg.sh; any suite of bookworm or trixie,
+#      lib.sh's BASE_SUITES) and take its tarball;
 #   2. build/rebase/linux = that base + patches/, each patch by git am, or
 #      by git am -3 when it does not apply as it is ("needed a refresh");
 #   3. export the moved queue to build/rebase/patches and run the per-patch
@@ -24,13 +25,8 @@ rm -rf "$RESULTS" "$LOGS"
 mkdir -p "$RESULTS" "$LOGS" "$RB/src"
 
 say "rebase: fetching $BASE_PACKAGE $version (private apt configuration)"
-mapfile -t deb < <("$TOP/scripts/debpkg.sh" "$BASE_PACKAGE" arm64 "$version" "$WB_CACHE/debs")
-[ "${#deb[@]}" -eq 2 ] || die "could not fetch $BASE_PACKAGE $version"
-[ "${deb[1]}" = "$version" ] || die "$BASE_PACKAGE $version is not served (the newest is ${deb[1]})"
-rm -rf "$RB/src/x"
-dpkg-deb -x "${deb[0]}" "$RB/src/x"
-tarball=$RB/src/x/usr/src/linux-source-6.12.tar.xz
-[ -r "$tarball" ] || die "no linux-source-6.12.tar.xz in ${deb[0]}"
+fetch_base "$version" "$RB/src/x" || die "no base to rebase onto"
+tarball=$FETCHED_TARBALL
 
 say "rebase: build/rebase/linux = $BASE_PACKAGE $version + patches/ (git am, else git am -3)"
 report=$LOGS/rebase-apply.txt
