@@ -3,7 +3,7 @@
 
 S := scripts
 
-.PHONY: help demo check bench coverage setup tree export build run run-debug repeat rebase check-patches \
+.PHONY: help demo check bench coverage setup tree export build run run-debug repeat rebase drift check-patches \
 	check-checker test-workbench clean distclean three-level three-level-direct three-level-fetch
 
 # make run's boot: BOOT=NAME, any boot of configs/plan.conf (default: the
@@ -23,6 +23,7 @@ help:
 	@echo "make repeat         TESTS=PROG:CASE,... N=20 [BOOT=NAME]: run chosen cases N times on a boot's machine"
 	@echo "make test-workbench the workbench's own tests (unit tests, shellcheck, pyflakes): no setup, < 1 min"
 	@echo "make rebase         VERSION=...: move the queue onto another linux-source-6.12, check it"
+	@echo "make drift          does Debian serve a newer 6.12.y than BASE? does the queue apply to it? (never fails)"
 	@echo "make check-patches  only the per-patch checks"
 	@echo "make check-checker  show that each per-patch check fails on a generated broken patch"
 	@echo "make three-level    L0 QEMU 10 -> L1 this kernel + KVM + QEMU 11.1.3 -> L2 Debian kernel with an NVMe"
@@ -71,6 +72,10 @@ repeat: tree
 # make rebase VERSION=6.12.95-1~bpo12+1: the queue on another linux-source-6.12
 rebase: setup
 	@WB_CMD=rebase $(S)/rebase.sh "$(VERSION)"
+
+# make drift [STRICT=1]: a warning, not a failure, unless STRICT=1
+drift:
+	@WB_CMD=drift $(S)/drift.sh $(if $(STRICT),--strict)
 
 check-patches: tree
 	@WB_CMD=check-patches $(S)/check-patches.sh
