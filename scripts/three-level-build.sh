@@ -56,13 +56,14 @@ build_progs() {
 L2_MODULES=(vfio-pci vfio_iommu_type1)
 
 build_l2_initramfs() {
-	local kpkg busybox moddir list m rel
-	kpkg=$(unpacked 'linux-image-6\.12\..*-cloud-arm64')
+	local kernel busybox list m rel
 	busybox=$(unpacked busybox-static)/usr/bin/busybox
-	[ -n "$kpkg" ] || die "no L2 kernel package in $USED"
 	[ -x "$L3/l3_disk" ] || die "no L2 programs: run 'three-level-build.sh progs'"
-	moddir=$(echo "$kpkg"/usr/lib/modules/*)
-	cp "$kpkg"/boot/vmlinuz-* "$L3/l2-Image"
+	# The image and the modules wherever Debian's package layout of the
+	# pinned kernel puts them (one package, or several: three_level_pkgs.py knows)
+	mapfile -t kernel < <(python3 "$TOP/scripts/three_level_pkgs.py" kernel --used "$USED" --role l2)
+	[ "${#kernel[@]}" -eq 2 ] || die "no L2 kernel in $USED"
+	cp "${kernel[0]}" "$L3/l2-Image"
 	file -b "$L3/l2-Image" | grep -q 'ARM64 boot executable Image' ||
 		die "L2 kernel is not an arm64 Image: $(file -b "$L3/l2-Image")"
 	rm -rf "$L3/l2-mod" && mkdir -p "$L3/l2-mod"
@@ -79,7 +80,7 @@ build_l2_initramfs() {
 		echo "file /bin/l3_disk $L3/l3_disk 0755"
 		echo "file /bin/l3_edu $L3/l3_edu 0755"
 		: >"$L3/l2-mod/load.order"
-		python3 "$TOP/scripts/three_level_pkgs.py" modules --moddir "$moddir" \
+		python3 "$TOP/scripts/three_level_pkgs.py" modules --used "$USED" --role l2 \
 			"${L2_MODULES[@]}" | while read -r m; do
 			rel=$(basename "${m%.xz}")
 			case "$m" in *.xz) xz -dc "$m" >"$L3/l2-mod/$rel" ;; *) cp "$m" "$L3/l2-mod/$rel" ;; esac
@@ -89,7 +90,7 @@ build_l2_initramfs() {
 		echo "file /lib/modules/load.order $L3/l2-mod/load.order 0644"
 	} >"$list"
 	python3 "$TOP/scripts/cpio.py" "$list" "$L3/l2-initramfs.cpio" >/dev/null
-	say "L2: kernel $(basename "$kpkg") ($L3/l2-Image), initramfs $L3/l2-initramfs.cpio ($(du -k "$L3/l2-initramfs.cpio" | cut -f1) KiB, modules: $(tr '\n' ' ' <"$L3/l2-mod/load.order"))"
+	say "L2: kernel ${kernel[1]} ($L3/l2-Image), initramfs $L3/l2-initramfs.cpio ($(du -k "$L3/l2-initramfs.cpio" | cut -f1) KiB, modules: $(tr '\n' ' ' <"$L3/l2-mod/load.order"))"
 }
 
 build_l1_initramfs() {

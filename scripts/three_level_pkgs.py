@@ -7,16 +7,23 @@ configuration (the host's dpkg architectures and sources stay untouched).
                                           download, check sha256, unpack; write what was used
   three_level_pkgs.py closure --used FILE --role R ELF...
                                           list the shared libraries ELFs need (with their loader)
-  three_level_pkgs.py modules --moddir DIR NAME... list kernel modules NAMEs need, in load order
+  three_level_pkgs.py kernel --used FILE --role R  print the image and the release of the role's kernel
+  three_level_pkgs.py modules (--moddir DIR... | --used FILE --role R) NAME...
+                                          list kernel modules NAMEs need, in load order
 
 A ROOT is ROLE:PACKAGE, with a trailing '!' when its Depends are not to be
 walked (data, firmware, a kernel). A pin line is
   ROLE PACKAGE ARCH VERSION SHA256 [ALT]
 where ALT, if any, is a regular expression for the package names that may
 replace a package gone from the mirror (the newest match is taken).
+
+A kernel may be one package or several (see kernel_parts, kernel_files):
+a kernel root brings in the packages its kernel is made of, and a kernel
+replaced by a newer one brings in the newer one's.
 """
 
 import argparse
+import glob
 import hashlib
 import lzma
 import os
@@ -38,6 +45,83 @@ WALK = re.compile(r'^(lib[a-z0-9].*|zlib1g)$')
 SKIP = re.compile(r'^(libpam.*|libsystemd-shared|libaudit.*|libsemanage.*)$')
 
 LIB_DIRS = ('usr/lib/aarch64-linux-gnu', 'lib/aarch64-linux-gnu', 'usr/lib', 'lib')
+
+
+# One Debian kernel's binary packages carry its release (VERSION-FLAVOUR,
+# e.g. 6.12.117+deb13-cloud-arm64) in their names. Up to 6.12,
+# linux-image-REL holds all of it: boot/vmlinuz-REL, the modules under
+# lib/modules/REL (usr/lib/modules/REL on a merged-/usr Debian). From 7.x
+# (unstable, trixie-backports) linux-image-REL is a meta package depending
+# on linux-binary-REL (the image, usr/lib/modules/REL/vmlinuz; or
+# linux-binary-unsigned-REL), linux-modules-REL (usr/lib/modules/REL/kernel/)
+# and linux-base-REL (config, System.map, modules.order, dtbs).
+KERNEL_PKG = re.compile(r'linux-(image|binary|binary-unsigned|modules|base)-(\d\S*)')
+# Where an image lies in an unpacked package: (glob, how its path names the
+# release)
+KERNEL_IMAGES = (
+    ('usr/lib/modules/*/vmlinuz', lambda p: os.path.basename(os.path.dirname(p))),
+    ('lib/modules/*/vmlinuz', lambda p: os.path.basename(os.path.dirname(p))),
+    ('boot/vmlinuz-*', lambda p: os.path.basename(p)[len('vmlinuz-'):]),
+)
+MODULE_DIRS = ('usr/lib/modules', 'lib/modules')
+MODULE_FILE = re.compile(r'(.+)\.ko(\.xz)?$')
+
+
+class LayoutError(Exception):
+    pass
+
+
+def kernel_release(pkg):
+    """REL of a package of one kernel (linux-image-REL, linux-modules-REL...),
+    None for any other package (linux-image-cloud-arm64, linux-base...)."""
+    m = KERNEL_PKG.fullmatch(pkg)
+    return m.group(2) if m else None
+
+
+def is_kernel_image(pkg):
+    return kernel_release(pkg) is not None and pkg.startswith('linux-image-')
+
+
+def kernel_parts(rec):
+    """The other packages the kernel of REC (an index record of linux-image-REL)
+    is made of: its Depends of the same release. None for 6.12's one package;
+    linux-base-, linux-binary- and linux-modules-REL for 7.x."""
+    rel = kernel_release(rec['Package'])
+    if rel is None:
+        return []
+    return [d for d in depends(rec)
+            if d != rec['Package'] and kernel_release(d) == rel]
+
+
+def kernel_files(roots):
+    """(image, release, moddirs) of the one kernel whose packages are unpacked
+    in ROOTS, whatever the layout (see KERNEL_PKG). moddirs: the
+    lib/modules/REL or usr/lib/modules/REL directories holding modules.
+    LayoutError when there is no image, or images of two releases."""
+    images = {}
+    for root in roots:
+        for pattern, release in KERNEL_IMAGES:
+            for path in sorted(glob.glob(os.path.join(root, pattern))):
+                # signed and unsigned images of one release are the same kernel
+                images.setdefault(release(path), path)
+    if not images:
+        raise LayoutError('no kernel image (%s) in %s'
+                          % (', '.join(p for p, _ in KERNEL_IMAGES), ' '.join(roots)))
+    if len(images) > 1:
+        raise LayoutError('images of several kernels: %s' % ', '.join(sorted(images.values())))
+    (rel, image), = images.items()
+    moddirs = []
+    for root in roots:
+        for d in MODULE_DIRS:
+            top = os.path.join(root, d, rel)
+            if any(MODULE_FILE.match(f) for _, _, files in os.walk(top) for f in files):
+                moddirs.append(top)
+    return image, rel, moddirs
+
+
+def kernel_roots(used, role):
+    """The unpacked trees of the role's kernel packages in a used file."""
+    return [f[5] for f in read_used(used, role) if kernel_release(f[1])]
 
 
 def warn(msg):
@@ -201,6 +285,9 @@ def cmd_resolve(args):
         rec = apt.newest(pkg, arch)
         pins[pkg] = ([role], rec, walk)
         order.append(pkg)
+        if is_kernel_image(pkg):
+            # next, so that the pins list them after the image
+            queue[0:0] = [(role, d, False) for d in kernel_parts(rec)]
         if not walk:
             continue
         for d in depends(rec):
@@ -252,21 +339,29 @@ def cmd_fetch(args):
     others are looked up in the indexes: a pinned version still served is
     downloaded and must match the pin; one gone is replaced by the newest
     version (of the package, or of a name matching the pin's ALT), with a
-    warning, and must match the index."""
+    warning, and must match the index. The pins of a kernel's parts follow
+    its image: kept with it, replaced by the replacement's parts."""
     apt = Apt(args.apt)
     debs = os.path.join(args.cache, 'debs')
     roots = os.path.join(args.cache, 'root')
     os.makedirs(debs, exist_ok=True)
     os.makedirs(roots, exist_ok=True)
-    chosen = []   # (role, pkg, arch, version, sha256, pinned)
-    fell_back = 0
-    for f in read_pins(args.pins):
+    pins = read_pins(args.pins)
+    images = {kernel_release(f[1]) for f in pins if is_kernel_image(f[1])}
+
+    def part_of(f):
+        """The release of the kernel image pin whose part F is, if any."""
+        rel = kernel_release(f[1])
+        return rel if rel in images and not is_kernel_image(f[1]) else None
+
+    def choose(f):
+        """(role, pkg, arch, version, sha256, pinned) for pin F, and the index
+        record of what replaced the pinned version (None: the pin is used)."""
         role, pkg, arch, version, want = f[:5]
         alt = f[5] if len(f) > 5 else None
         path = os.path.join(debs, deb_name(pkg, version, arch))
         if os.path.exists(path) and sha256(path) == want:
-            chosen.append((role, pkg, arch, version, want, True))
-            continue
+            return (role, pkg, arch, version, want, True), None
         if apt.record(pkg, arch, version) is None:
             apt.update()
         rec = apt.record(pkg, arch, version)
@@ -274,8 +369,7 @@ def cmd_fetch(args):
             if rec['SHA256'] != want:
                 sys.exit('ERROR: %s %s: the index says sha256 %s, the pin %s'
                          % (pkg, version, rec['SHA256'], want))
-            chosen.append((role, pkg, arch, version, want, True))
-            continue
+            return (role, pkg, arch, version, want, True), None
         best = None
         for name in [pkg] + (apt.names(alt) if alt else []):
             r = apt.newest(name, arch)
@@ -284,11 +378,34 @@ def cmd_fetch(args):
         if best is None:
             sys.exit('ERROR: %s %s has left the mirror and nothing replaces it'
                      % (pkg, version))
-        print('WARNING: pinned %s %s has left the mirror: using %s %s'
-              % (pkg, version, best['Package'], best['Version']), flush=True)
+        return (role, best['Package'], arch, best['Version'], best['SHA256'],
+                False), best
+
+    chosen = []   # (role, pkg, arch, version, sha256, pinned)
+    fell_back = 0
+    for f in pins:
+        if part_of(f):
+            continue
+        c, replaced = choose(f)
+        chosen.append(c)
+        if replaced is None:
+            if is_kernel_image(f[1]):
+                chosen.extend(choose(p)[0] for p in pins
+                              if part_of(p) == kernel_release(f[1]))
+            continue
+        parts = []
+        for name in kernel_parts(replaced):
+            r = apt.record(name, c[2], replaced['Version']) or apt.newest(name, c[2])
+            if r is None:
+                sys.exit('ERROR: %s %s is made of %s too, which is not served'
+                         % (replaced['Package'], replaced['Version'], name))
+            parts.append((c[0], name, c[2], r['Version'], r['SHA256'], False))
+        print('WARNING: pinned %s %s has left the mirror: using %s %s%s'
+              % (f[1], f[3], c[1], c[3],
+                 ' (with %s)' % ', '.join(p[1] for p in parts) if parts else ''),
+              flush=True)
         fell_back += 1
-        chosen.append((role, best['Package'], arch, best['Version'],
-                       best['SHA256'], False))
+        chosen.extend(parts)
     missing = [c for c in chosen if not (
         os.path.exists(os.path.join(debs, deb_name(c[1], c[3], c[2]))) and
         sha256(os.path.join(debs, deb_name(c[1], c[3], c[2]))) == c[4])]
@@ -396,13 +513,36 @@ def modinfo(path):
     return deps
 
 
+def layout_error(e):
+    sys.exit('ERROR: %s (known layouts: scripts/three_level_pkgs.py, KERNEL_PKG)' % e)
+
+
+def cmd_kernel(args):
+    """Print the image of the role's kernel, then its release."""
+    try:
+        image, rel, _ = kernel_files(kernel_roots(args.used, args.role))
+    except LayoutError as e:
+        layout_error(e)
+    print(image)
+    print(rel)
+
+
 def cmd_modules(args):
+    moddirs = args.moddir
+    if args.used:
+        try:
+            moddirs = kernel_files(kernel_roots(args.used, args.role))[2]
+        except LayoutError as e:
+            layout_error(e)
+    if not moddirs:
+        sys.exit('ERROR: no module directory (--moddir, or --used and --role)')
     index = {}
-    for dirpath, _, files in os.walk(args.moddir):
-        for fn in files:
-            m = re.match(r'(.+)\.ko(\.xz)?$', fn)
-            if m:
-                index[m.group(1).replace('-', '_')] = os.path.join(dirpath, fn)
+    for moddir in moddirs:
+        for dirpath, _, files in os.walk(moddir):
+            for fn in files:
+                m = MODULE_FILE.match(fn)
+                if m:
+                    index[m.group(1).replace('-', '_')] = os.path.join(dirpath, fn)
     order = []
 
     def visit(name):
@@ -410,7 +550,7 @@ def cmd_modules(args):
         if key in order:
             return
         if key not in index:
-            sys.exit('ERROR: no module %s under %s' % (name, args.moddir))
+            sys.exit('ERROR: no module %s under %s' % (name, ' '.join(moddirs)))
         for d in modinfo(index[key]):
             visit(d)
         order.append(key)
@@ -438,12 +578,17 @@ def main():
     p.add_argument('--used', required=True)
     p.add_argument('--role', required=True)
     p.add_argument('elfs', nargs='+')
+    p = sub.add_parser('kernel')
+    p.add_argument('--used', required=True)
+    p.add_argument('--role', required=True)
     p = sub.add_parser('modules')
-    p.add_argument('--moddir', required=True)
+    p.add_argument('--moddir', action='append', default=[])
+    p.add_argument('--used')
+    p.add_argument('--role', default='l2')
     p.add_argument('names', nargs='+')
     args = ap.parse_args()
     {'resolve': cmd_resolve, 'fetch': cmd_fetch, 'closure': cmd_closure,
-     'modules': cmd_modules}[args.cmd](args)
+     'kernel': cmd_kernel, 'modules': cmd_modules}[args.cmd](args)
 
 
 if __name__ == '__main__':
