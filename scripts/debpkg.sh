@@ -110,9 +110,11 @@ if [ "$want" = newest ] || ! grep -qxF -- "$want" <<<"$versions"; then
 fi
 (cd "$dest" && apt_private download "$name:$arch=$version" >&2) ||
 	die "apt-get download $name:$arch=$version failed"
+# (an if, not "test && printf": the loop's status is its last test's, and
+# with pipefail another version's .deb found last would end this script)
 deb=$(find "$dest" -maxdepth 1 -name "${name}_*_${arch}.deb" -o -maxdepth 1 -name "${name}_*_all.deb" |
 	while read -r f; do
-		[ "$(dpkg-deb -f "$f" Version)" = "$version" ] && printf '%s\n' "$f"
+		if [ "$(dpkg-deb -f "$f" Version)" = "$version" ]; then printf '%s\n' "$f"; fi
 	done | head -n 1)
 [ -n "$deb" ] || die "no .deb of $name $version in $dest"
 if [ -n "$sha" ]; then
