@@ -69,6 +69,12 @@ base_used
 say "base: $BASE_PACKAGE $BASE_USED_VERSION"
 [ "$BASE_USED_VERSION" = "$BASE_VERSION" ] ||
 	warn "the pinned base $BASE_VERSION is no longer served: this run is on $BASE_USED_VERSION"
+# Is Debian serving a newer 6.12.y than the pin, and does the queue apply
+# to it? A warning, never a failure (scripts/drift.sh): a drift is seen the
+# day it happens, not when the pin leaves the mirror.
+say "[$(elapsed)] drift: the newest linux-source-6.12 Debian serves"
+"$TOP/scripts/drift.sh" </dev/null >"$LOGS/drift.log" 2>&1 || true
+grep '^DRIFT:' "$LOGS/drift.log" | sed 's/^/    /' || true
 
 # Upstream's uAPI header, for the conformance check and its self-test
 uapi_inc=
@@ -178,4 +184,10 @@ for f in patches checker; do
 	python3 "$TOP/scripts/results.py" brief "$RESULTS/$f.txt" | head -1 || true
 done
 
-"$TOP/scripts/summary.sh" "$(elapsed)"
+rc=0
+"$TOP/scripts/summary.sh" "$(elapsed)" || rc=$?
+if grep -q '^DRIFT: WARNING' "$LOGS/drift.log"; then
+	echo "Not a failure, but (scripts/drift.sh, $LOGS/drift.log):"
+	grep '^DRIFT:' "$LOGS/drift.log" | sed 's/^/    /'
+fi
+exit "$rc"
