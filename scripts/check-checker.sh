@@ -14,8 +14,11 @@
 #                                them vacuously before)
 #   7 two blank lines in a row (a CHECK of checkpatch --strict) -> checkpatch
 # then runs check-patches.sh on it (logs in $RUNDIR/checker/) and compares
-# each patch's failing and not-applicable checks with these. Results go to
-# $RESULTS/checker.txt.
+# each patch's failing and not-applicable checks with these. The series is
+# the same byte for byte each time: check-patches.sh's results on it are
+# cached, and reused while the series, the base and the checker are the same
+# ("cached" in the why of a failure; WB_RECHECK=1 checks again). Results go
+# to $RESULTS/checker.txt.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -26,17 +29,33 @@ FILE=drivers/iommu/iommufd/ioas.c
 STFILE=tools/testing/selftests/iommu/iommufd_fail_nth.c
 OUTRES=$RESULTS/checker.txt
 
-rm -rf "$DIR" "$RUNDIR/checker"
+rm -rf "$DIR" "$GEN" "$RUNDIR/checker"
 mkdir -p "$DIR/patches" "$(dirname "$OUTRES")" "$LOGS"
 : >"$OUTRES"
 
-# Generate the series in a scratch worktree.
-worktree_at "$GEN" base
+# Generate the series on the base without checking it out: the two files it
+# edits are taken into a scratch directory, and each commit is made from
+# them with an index of its own (build/linux's index, refs and files are
+# not touched). Names and dates are fixed, so the same base and script give
+# the same patches, byte for byte.
+mkdir -p "$GEN/${FILE%/*}" "$GEN/${STFILE%/*}"
+git -C "$TREE" show "base:$FILE" >"$GEN/$FILE"
+git -C "$TREE" show "base:$STFILE" >"$GEN/$STFILE"
+export GIT_INDEX_FILE=$GEN/.index
 export GIT_AUTHOR_NAME="Checker Selftest" GIT_AUTHOR_EMAIL="checker@localhost"
 export GIT_COMMITTER_NAME="Checker Selftest" GIT_COMMITTER_EMAIL="checker@localhost"
-commit() {	# commit SUBJECT: commit the changes with a message checkpatch accepts
-	git -C "$GEN" commit -q -s -a -m "$1" \
-		-m "A patch of the checker's self-test; never applied for real."
+export GIT_AUTHOR_DATE="2000-01-01T00:00:00+0000" GIT_COMMITTER_DATE="2000-01-01T00:00:00+0000"
+git -C "$TREE" read-tree base
+tip=$(git -C "$TREE" rev-parse base)
+commit() {	# commit SUBJECT: commit the two files with a message checkpatch accepts
+	local f
+	for f in "$FILE" "$STFILE"; do
+		git -C "$TREE" update-index --cacheinfo "100644,$(git -C "$TREE" hash-object -w "$GEN/$f"),$f"
+	done
+	tip=$(printf '%s\n\n%s\n\nSigned-off-by: %s <%s>\n' "$1" \
+		"A patch of the checker's self-test; never applied for real." \
+		"$GIT_AUTHOR_NAME" "$GIT_AUTHOR_EMAIL" |
+		git -C "$TREE" commit-tree "$(git -C "$TREE" write-tree)" -p "$tip")
 }
 
 printf '\nint wb_check_broken(void)\n{\n\treturn wb_check_undefined;\n}\n' >>"$GEN/$FILE"
@@ -80,14 +99,36 @@ commit "selftests/iommu: Add an unused variable"
 printf '\n\nstatic int __maybe_unused wb_check_blank;\n' >>"$GEN/$FILE"
 commit "iommufd: Add two blank lines in a row"
 
-git -C "$GEN" format-patch -q --zero-commit -o "$DIR/patches" base..HEAD
+git -C "$TREE" format-patch -q --zero-commit -o "$DIR/patches" "base..$tip"
 for f in "$DIR"/patches/*.patch; do printf '%s\n' "${f##*/}"; done >"$DIR/patches/series"
-unset GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL
-git -C "$TREE" worktree remove --force "$GEN"
+unset GIT_INDEX_FILE GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL
+unset GIT_AUTHOR_DATE GIT_COMMITTER_DATE
+rm -rf "$GEN"
 
-say "checker self-test: checking a generated series of 7 broken patches (logs in $RUNDIR/checker)"
-RUNDIR=$RUNDIR/checker SERIES_DIR=$DIR/patches RES=$DIR/results.txt \
-	"$TOP/scripts/check-patches.sh" >"$LOGS/checker-selftest.log" 2>&1 || true
+# check-patches.sh's results on this series are cached under a hash of the
+# series, its base, the checker's inputs (lib.sh: checker_inputs) and this
+# script: the same again are not checked again (WB_RECHECK=1 checks anyway).
+key=$( {
+	patches_hash "$DIR/patches"
+	git -C "$TREE" rev-parse "base^{tree}"
+	checker_inputs
+	sha256sum <"$TOP/scripts/check-checker.sh"
+} | sha256sum | cut -c1-32)
+cached=
+if [ -z "${WB_RECHECK:-}" ] && cache_has "checker/$key"; then
+	say "checker self-test: check-patches.sh's results on the generated series of 7 broken patches are cached"
+	cp "$WB_CACHE/checker/$key" "$DIR/results.txt"
+	cached=" (cached: check-patches.sh's results on the same series with the same checker; WB_RECHECK=1 checks again)"
+else
+	say "checker self-test: checking a generated series of 7 broken patches (logs in $RUNDIR/checker)"
+	RUNDIR=$RUNDIR/checker SERIES_DIR=$DIR/patches RES=$DIR/results.txt \
+		"$TOP/scripts/check-patches.sh" >"$LOGS/checker-selftest.log" 2>&1 || true
+	# kept only when it went to the end: 9 results a patch
+	n=$(grep -c '^[A-Z]* patch:' "$DIR/results.txt" 2>/dev/null) || true
+	if [ "${n:-0}" -eq 63 ]; then
+		cache_put "checker/$key" "$DIR/results.txt"
+	fi
+fi
 
 # What each patch must fail, what must be not applicable; the rest passes.
 fails=("build build-x86 build-distro warnings" "checkpatch" "warnings" "kernel-doc"
@@ -108,9 +149,10 @@ for i in "${!series[@]}"; do
 	want_na=$(words "${w[@]}")
 	n=$(grep -c "^[A-Z]* patch:$p:" "$DIR/results.txt" || true)
 	if [ "$got" = "$want" ] && [ "$got_na" = "$want_na" ] && [ "$n" -eq 9 ]; then
-		echo "PASS workbench:checker.patch$((i + 1))_fails_${want// /+}" >>"$OUTRES"
+		python3 "$TOP/scripts/results.py" add "$OUTRES" PASS "workbench:checker.patch$((i + 1))_fails_${want// /+}"
 	else
-		echo "FAIL workbench:checker.patch$((i + 1)) -- want failing '$want' and not applicable '$want_na', got '$got' and '$got_na' ($n results); see $DIR/results.txt" >>"$OUTRES"
+		python3 "$TOP/scripts/results.py" add "$OUTRES" FAIL "workbench:checker.patch$((i + 1))" \
+			"want failing '$want' and not applicable '$want_na', got '$got' and '$got_na' ($n results); see $DIR/results.txt$cached"
 	fi
 done
 cat "$OUTRES"

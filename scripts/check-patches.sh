@@ -20,15 +20,27 @@
 #   kernel-doc   scripts/kernel-doc -Wall adds no warning in the files it touches
 #   coccicheck   make coccicheck MODE=report adds no finding versus the base
 # A check that has nothing to test for a patch (a build-x86 for a patch
-# that touches no drivers/iommu...) is "NA", not a pass.
+# that touches no drivers/iommu...) is "NA", not a pass. The checks from
+# checkpatch to kernel-doc are one function each, run in the order of the
+# table CHECK_TABLE with the test that says whether they apply.
 # Warnings are compared without line numbers, against the same files just
 # before the patch. Coccinelle, which costs ~1 minute a directory, runs once
 # on the drivers/iommu directories the series touches, at its head, against
 # the base (cached per base and spatch version); each new finding is then
 # traced to the patch that introduced it by running it again just before the
 # patches that touched its file, newest first.
+# Every patch is first applied (git am), which gives its tree. Its verdicts
+# from checkpatch to kernel-doc are cached (with its logs) in $WB_CACHE,
+# under a hash of the tree before it, its own tree, its author and message
+# (checkpatch reads them) and checker_inputs (lib.sh: this script, what it
+# runs, the exceptions, the config fragments, the Debian config's pin, the
+# compilers): a patch whose key is there is not checked again, its verdicts
+# are written as they were ("cached" in timing.txt, and in the why of a
+# FAIL). The base is built only when some patch is not cached. WB_RECHECK=1
+# checks every patch again (and caches the new verdicts).
 # Results, one "PASS|FAIL|NA name [-- why]" line per patch and check, go to
-# $RES ($RESULTS/patches.txt); logs to $LOGS/patches/.
+# $RES ($RESULTS/patches.txt) through scripts/results.py; logs to
+# $LOGS/patches/.
 # SERIES_DIR (default patches/) and RES may be set to check another series.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -44,27 +56,40 @@ PLOGS=$LOGS/patches
 RES=${RES:-$RESULTS/patches.txt}
 CACHE=$WB_CACHE
 EXCEPTIONS=${CHECKPATCH_EXCEPTIONS:-$TOP/configs/checkpatch-exceptions}
-CHECKS=(apply checkpatch build build-x86 build-distro selftests warnings kernel-doc coccicheck)
 
 mkdir -p "$PLOGS" "$CACHE" "$(dirname "$RES")"
 : >"$RES"
 
-
-# Seconds each check took, per patch, in $PLOGS/timing.txt (a check's time
-# runs from the previous result to its own: the "before" builds of the
-# warnings go to apply).
+# Seconds each check took, per patch, in $PLOGS/timing.txt, with "cached"
+# after those whose verdict came from the cache (a check's time runs from
+# the previous result to its own: applying the patch and the "before"
+# builds of the warnings go to apply).
 TIMING=$PLOGS/timing.txt
 : >"$TIMING"
 last_result=$SECONDS
 
-result() {	# result VERDICT PATCH CHECK [WHY]
-	local line="$1 patch:$2:$3"
-	printf '%s %s %d\n' "$2" "$3" $((SECONDS - last_result)) >>"$TIMING"
+# result VERDICT PATCH CHECK [WHY [CACHED]]: one result, printed at once if
+# it is a failure, written to $RES by flush_results (one results.py a
+# patch: it costs a third of a second). CACHED, where the verdict came from
+# the cache, says so after a failure's why.
+PENDING=()
+CACHED_VERDICT="cached: the verdict of an earlier run on the same trees with the same checker; WB_RECHECK=1 checks again"
+result() {
+	local why=${4:-} mark=
+	if [ -n "${5:-}" ]; then
+		mark=" cached"
+		[ "$1" = FAIL ] && why+=" ($5)"
+	fi
+	printf '%s %s %d%s\n' "$2" "$3" $((SECONDS - last_result)) "$mark" >>"$TIMING"
 	last_result=$SECONDS
-	[ -n "${4:-}" ] && line="$line -- $4"
-	printf '%s\n' "$line" >>"$RES"
-	[ "$1" = FAIL ] && printf '    %s\n' "$line"
+	PENDING+=("$1"$'\t'"patch:$2:$3"$'\t'"$why")
+	[ "$1" = FAIL ] && printf '    %s\n' "$1 patch:$2:$3 -- $why"
 	return 0
+}
+flush_results() {
+	[ "${#PENDING[@]}" -gt 0 ] || return 0
+	printf '%s\n' "${PENDING[@]}" | python3 "$TOP/scripts/results.py" add "$RES" -
+	PENDING=()
 }
 
 # Warning lines without line and column numbers, sorted, so that they can be
@@ -151,18 +176,26 @@ warnings_of() {
 # The iommu kselftests, built from the worktree against its uAPI headers,
 # into a fresh directory; their compiler's warnings, normalized, on stdout.
 # False if they do not build.
-# The uAPI headers are installed again only when $1 is set (a patch that
-# touches include/uapi) or when none are installed yet. The result (the
-# log, whether it built) is kept in the cache under a hash of everything
+# The uAPI headers are installed again when the worktree's include/uapi and
+# arm64's are not those they were installed from (a patch that touches them,
+# or the first one checked after patches whose verdicts were cached). The
+# result (the log, whether it built) is cached under a hash of everything
 # that goes into the build: the sources, the installed headers, the
 # compiler's version; the same inputs again reuse it (the programs compile
 # and link in one step, which ccache does not cache).
 selftests_of() {
-	local rc=0 key
-	mkdir -p "$OUT_ST/hdr" "$CACHE/selftests"
+	local rc=0 key uapi
+	mkdir -p "$OUT_ST/hdr"
 	: >"$OUT_ST/log"
-	if [ -n "${1:-}" ] || ! [ -f "$OUT_ST/hdr/usr/include/linux/iommufd.h" ]; then
-		make -C "$WT" O="$OUT_ST/hdr" ARCH="$ARCH" -s headers >"$OUT_ST/log" 2>&1 || rc=1
+	uapi=$(git -C "$WT" rev-parse HEAD:include/uapi "HEAD:arch/$ARCH/include/uapi" | xargs)
+	if [ "$(cat "$OUT_ST/hdr/.uapi" 2>/dev/null)" != "$uapi" ] ||
+		! [ -f "$OUT_ST/hdr/usr/include/linux/iommufd.h" ]; then
+		rm -f "$OUT_ST/hdr/.uapi"
+		if make -C "$WT" O="$OUT_ST/hdr" ARCH="$ARCH" -s headers >"$OUT_ST/log" 2>&1; then
+			echo "$uapi" >"$OUT_ST/hdr/.uapi"
+		else
+			rc=1
+		fi
 	fi
 	key=$( {
 		"${CROSS_COMPILE}gcc" --version | head -1
@@ -170,19 +203,20 @@ selftests_of() {
 			tools/testing/selftests/kselftest.h tools/testing/selftests/lib.mk tools/include)
 		find "$OUT_ST/hdr/usr/include" -type f -print0 | sort -z | xargs -0 sha256sum
 	} | sha256sum | cut -c1-32)
-	if [ "$rc" -eq 0 ] && [ -f "$CACHE/selftests/$key.log" ]; then
-		sed "s#@WT@#$WT#g" "$CACHE/selftests/$key.log" >>"$OUT_ST/log"
-		rc=$(cat "$CACHE/selftests/$key.rc")
+	if [ "$rc" -eq 0 ] && cache_has "selftests/$key"; then
+		sed "s#@WT@#$WT#g" "$CACHE/selftests/$key/log" >>"$OUT_ST/log"
+		rc=$(cat "$CACHE/selftests/$key/rc")
 	elif [ "$rc" -eq 0 ]; then
-		rm -rf "${OUT_ST:?}/bin"
-		mkdir -p "$OUT_ST/bin"
+		rm -rf "${OUT_ST:?}/bin" "${OUT_ST:?}/entry"
+		mkdir -p "$OUT_ST/bin" "$OUT_ST/entry"
 		make -C "$WT/tools/testing/selftests/iommu" \
 			CC="${CROSS_COMPILE}gcc" ARCH="$ARCH" \
 			KHDR_INCLUDES="-isystem $OUT_ST/hdr/usr/include" \
 			OUTPUT="$OUT_ST/bin" -k -j"$JOBS" >"$OUT_ST/st.log" 2>&1 || rc=1
 		cat "$OUT_ST/st.log" >>"$OUT_ST/log"
-		sed "s#$WT#@WT@#g" "$OUT_ST/st.log" >"$CACHE/selftests/$key.log"
-		echo "$rc" >"$CACHE/selftests/$key.rc"
+		sed "s#$WT#@WT@#g" "$OUT_ST/st.log" >"$OUT_ST/entry/log"
+		echo "$rc" >"$OUT_ST/entry/rc"
+		cache_put "selftests/$key" "$OUT_ST/entry"
 	fi
 	sed -E "s#(^|[ ])$WT/tools/testing/selftests/iommu/#\\1tools/testing/selftests/iommu/#g" \
 		"$OUT_ST/log" | grep -E ': (warning|error): ' | normalize
@@ -266,105 +300,77 @@ cocci_dirs() {
 # cached by the commit's tree (sources and semantic patches: the same tree
 # gives the same findings) and spatch's version: the base's, and a series'
 # head that did not change since the last run (the checker's self-test
-# generates the same trees each time), cost nothing.
+# generates the same trees each time), cost nothing. The worktree is made
+# (or reset) only when coccicheck has to run.
+cocci_ready=
 cocci_at() {
-	local wt=$1 d=$2 rev=$3 cache tree
-	tree=$(git -C "$wt" rev-parse "$rev^{tree}")
-	cache=$CACHE/cocci-tree-$tree-$spatch_v-${d//\//_}.txt
-	if [ -f "$cache" ]; then
-		cat "$cache"
+	local wt=$1 d=$2 rev=$3 name
+	name=cocci-tree-$(git -C "$WT" rev-parse "$rev^{tree}")-$spatch_v-${d//\//_}.txt
+	if cache_has "$name"; then
+		cat "$CACHE/$name"
 		return
 	fi
+	[ -n "$cocci_ready" ] || worktree_at "$wt" base
+	cocci_ready=1
 	git -C "$wt" checkout -q --detach "$rev"
 	git -C "$wt" clean -qfdx
 	(WT=$wt cocci_of "$d") >"$PLOGS/cocci.tmp"
-	cp "$PLOGS/cocci.tmp" "$cache.tmp" && mv "$cache.tmp" "$cache"
+	cache_put "$name" "$PLOGS/cocci.tmp"
 	cat "$PLOGS/cocci.tmp"
 }
 
-mapfile -t series < <(grep -v '^[[:space:]]*\(#\|$\)' "$SERIES_DIR/series" 2>/dev/null || true)
-if [ "${#series[@]}" -eq 0 ]; then
-	say "patches: the series is empty; nothing to check"
-	exit 0
-fi
-
-# A worktree of build/linux at the base, and its own build directory.
-[ -d "$TREE/.git" ] || die "no work tree: run 'make tree'"
-worktree_at "$WT" base
-
-say "patches: building the base for the checks (log $PLOGS/base-build.log)"
-KCONFIG_PARTIAL=1 KSRC=$WT KOUT=$OUT "$TOP/scripts/build.sh" kernel test >"$PLOGS/base-build.log" 2>&1 ||
-	die "the base does not build; see $PLOGS/base-build.log"
-
-say "patches: x86_64 build of drivers/iommu at the base (log $PLOGS/base-build-x86.log)"
-{
-	x86_make KCONFIG_ALLCONFIG="$TOP/configs/x86_64.config" allnoconfig &&
-		x86_make drivers/iommu/
-} >"$PLOGS/base-build-x86.log" 2>&1 ||
-	die "the base does not build for x86_64; see $PLOGS/base-build-x86.log"
-for o in CONFIG_INTEL_IOMMU CONFIG_IOMMUFD; do
-	grep -q "^$o=y" "$OUT_X86/.config" || die "x86_64 config: $o is not set"
-done
-
-# The distribution-like build at the base: if the base itself does not
-# build there, the check cannot tell a patch's breakage (it fails, naming
-# the base).
-say "patches: Debian arm64 config build of drivers/iommu, drivers/vfio at the base (log $PLOGS/base-build-distro.log)"
+# The base's builds, on which each patch's builds are incremental: the test
+# kernel, drivers/iommu for x86_64, Debian's config (if the base itself does
+# not build there, build-distro cannot tell a patch's breakage: it fails,
+# naming the base), the kselftests (their warnings at the base).
 distro=ok
-{ distro_config && distro_make drivers/iommu/ drivers/vfio/; } >"$PLOGS/base-build-distro.log" 2>&1 ||
-	distro="the base does not build with Debian's config; log $PLOGS/base-build-distro.log"
-grep -E '^(WARNING|==>)' "$PLOGS/base-build-distro.log" || true
+build_base() {
+	local o
+	git -C "$WT" checkout -q --detach base
+	say "patches: building the base for the checks (log $PLOGS/base-build.log)"
+	KCONFIG_PARTIAL=1 KSRC=$WT KOUT=$OUT "$TOP/scripts/build.sh" kernel test >"$PLOGS/base-build.log" 2>&1 ||
+		die "the base does not build; see $PLOGS/base-build.log"
 
-# The kselftests at the base: their warnings, or that they do not build
-say "patches: iommu kselftests at the base"
-rm -rf "${OUT_ST:?}/hdr"
-selftests_of 1 >"$PLOGS/base-selftests.warnings" || echo "(the base's kselftests do not build)" >>"$PLOGS/base-selftests.warnings"
+	say "patches: x86_64 build of drivers/iommu at the base (log $PLOGS/base-build-x86.log)"
+	{
+		x86_make KCONFIG_ALLCONFIG="$TOP/configs/x86_64.config" allnoconfig &&
+			x86_make drivers/iommu/
+	} >"$PLOGS/base-build-x86.log" 2>&1 ||
+		die "the base does not build for x86_64; see $PLOGS/base-build-x86.log"
+	for o in CONFIG_INTEL_IOMMU CONFIG_IOMMUFD; do
+		grep -q "^$o=y" "$OUT_X86/.config" || die "x86_64 config: $o is not set"
+	done
 
-spatch_v=$(spatch --version 2>/dev/null | head -1 | awk '{print $3}')
-applied=1
-i=0
-declare -A commit_of touched_by
-for p in "${series[@]}"; do
-	i=$((i + 1))
-	pf=$SERIES_DIR/$p
-	log=$PLOGS/${p%.patch}
-	say "patch $i/${#series[@]}: $p"
-	last_result=$SECONDS
-	if [ "$applied" -eq 0 ]; then
-		for c in "${CHECKS[@]}"; do
-			result FAIL "$p" "$c" "not checked: an earlier patch does not apply"
-		done
-		continue
-	fi
-	mapfile -t files < <(touched_files "$pf")
-	touched_by[$p]=" ${files[*]} "
-	mapfile -t before < <(printf '%s\n' "${files[@]}" | existing)
-	warnings_of "${before[@]}" >"$log.warnings-before" || true
-	kerneldoc_of "${before[@]}" >"$log.kdoc-before" || true
-	touches() { printf '%s\n' "${files[@]}" | grep -qE "$1"; }
-	st_touched=
-	if touches '^(tools/testing/selftests/iommu/|include/uapi/)'; then
-		st_touched=1
-		# Just before the patch: the previous patch's build, or the base's
-		cp "$PLOGS/last-selftests.warnings" "$log.selftests-before" 2>/dev/null ||
-			cp "$PLOGS/base-selftests.warnings" "$log.selftests-before"
-	fi
+	say "patches: Debian arm64 config build of drivers/iommu, drivers/vfio at the base (log $PLOGS/base-build-distro.log)"
+	{ distro_config && distro_make drivers/iommu/ drivers/vfio/; } >"$PLOGS/base-build-distro.log" 2>&1 ||
+		distro="the base does not build with Debian's config; log $PLOGS/base-build-distro.log"
+	grep -E '^(WARNING|==>)' "$PLOGS/base-build-distro.log" || true
 
-	# apply
-	if git -C "$WT" am -q "$pf" >"$log.apply.log" 2>&1; then
-		result PASS "$p" apply
-		commit_of[$p]=$(git -C "$WT" rev-parse HEAD)
-	else
-		git -C "$WT" am --abort >/dev/null 2>&1 || true
-		result FAIL "$p" apply "git am failed; log $log.apply.log"
-		applied=0
-		for c in "${CHECKS[@]:1}"; do
-			result FAIL "$p" "$c" "not checked: the patch does not apply"
-		done
-		continue
-	fi
+	say "patches: iommu kselftests at the base"
+	rm -rf "${OUT_ST:?}/hdr"
+	selftests_of >"$PLOGS/base-selftests.warnings" ||
+		echo "(the base's kselftests do not build)" >>"$PLOGS/base-selftests.warnings"
+}
 
-	# checkpatch: errors and warnings, and CHECKs without a written exception
+# Whether a check applies, from the files the patch touches ($files) or
+# those of them that exist once it is applied ($after).
+always() { return 0; }
+touches() { printf '%s\n' "${files[@]}" | grep -qE "$1"; }
+touches_kernel() { printf '%s\n' "${files[@]}" | grep -qvE '^(Documentation/|tools/|MAINTAINERS$)'; }
+touches_iommu() { touches '^(drivers/iommu|include)/'; }
+touches_iommu_vfio() { touches '^(drivers/iommu|drivers/vfio|include)/'; }
+touches_selftests() { touches '^(tools/testing/selftests/iommu/|include/uapi/)'; }
+kernel_sources() {
+	printf '%s\n' "${after[@]}" | grep -vE '^(tools|Documentation|scripts|samples)/' | grep -qE '\.[ch]$'
+}
+
+# The checks, run in the worktree with patch $p ($pf) applied; logs at
+# $log.*. Each says its verdict with: verdict PASS|FAIL|NA [WHY]
+verdict() { V=$1 W=${2:-}; }
+
+# errors and warnings, and CHECKs without a written exception
+check_checkpatch() {
+	local total maint unexplained
 	# Debian's python3 first: spdxcheck.py needs its python3-ply
 	(cd "$WT" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict "$pf") >"$log.checkpatch.log" 2>&1 || true
 	total=$(grep -E '^total: [0-9]+ errors, [0-9]+ warnings' "$log.checkpatch.log" || true)
@@ -379,92 +385,248 @@ for p in "${series[@]}"; do
 	unexplained=$(python3 "$TOP/scripts/checkpatch_checks.py" "$EXCEPTIONS" "$pf" \
 		"$log.checkpatch.log" 2>&1) || true
 	if ! [[ $total =~ ^total:\ 0\ errors,\ 0\ warnings ]]; then
-		result FAIL "$p" checkpatch "${total:-no verdict}; log $log.checkpatch.log"
+		verdict FAIL "${total:-no verdict}; log $log.checkpatch.log"
 	elif [ -n "$unexplained" ]; then
 		printf '%s\n' "$unexplained" >"$log.checkpatch-checks"
-		result FAIL "$p" checkpatch "$(wc -l <"$log.checkpatch-checks") CHECK(s) not explained in configs/checkpatch-exceptions: $(head -1 "$log.checkpatch-checks"); all in $log.checkpatch-checks"
+		verdict FAIL "$(wc -l <"$log.checkpatch-checks") CHECK(s) not explained in configs/checkpatch-exceptions: $(head -1 "$log.checkpatch-checks"); all in $log.checkpatch-checks"
 	else
-		result PASS "$p" checkpatch
+		verdict PASS
 	fi
+}
 
-	# build
-	if ! printf '%s\n' "${files[@]}" | grep -qvE '^(Documentation/|tools/|MAINTAINERS$)'; then
-		result NA "$p" build "touches only Documentation/, tools/ or MAINTAINERS"
-	elif kmake "$WT" "$OUT" Image >"$log.build.log" 2>&1; then
-		result PASS "$p" build
+check_build() {
+	if kmake "$WT" "$OUT" Image >"$log.build.log" 2>&1; then
+		verdict PASS
 	else
-		result FAIL "$p" build "the kernel does not build; log $log.build.log"
+		verdict FAIL "the kernel does not build; log $log.build.log"
 	fi
+}
 
-	# build-x86
-	if ! touches '^(drivers/iommu|include)/'; then
-		result NA "$p" build-x86 "touches no drivers/iommu or include"
-	elif x86_make drivers/iommu/ >"$log.build-x86.log" 2>&1; then
-		result PASS "$p" build-x86
+check_build_x86() {
+	if x86_make drivers/iommu/ >"$log.build-x86.log" 2>&1; then
+		verdict PASS
 	else
-		result FAIL "$p" build-x86 "drivers/iommu does not build for x86_64; log $log.build-x86.log"
+		verdict FAIL "drivers/iommu does not build for x86_64; log $log.build-x86.log"
 	fi
+}
 
-	# build-distro
-	if ! touches '^(drivers/iommu|drivers/vfio|include)/'; then
-		result NA "$p" build-distro "touches no drivers/iommu, drivers/vfio or include"
-	elif [ "$distro" != ok ]; then
-		result FAIL "$p" build-distro "$distro"
+check_build_distro() {
+	if [ "$distro" != ok ]; then
+		verdict FAIL "$distro"
 	elif distro_make drivers/iommu/ drivers/vfio/ >"$log.build-distro.log" 2>&1; then
-		result PASS "$p" build-distro
+		verdict PASS
 	else
-		result FAIL "$p" build-distro "drivers/iommu or drivers/vfio does not build with Debian's arm64 config: $(grep -m1 -E ': error: ' "$log.build-distro.log" | normalize | head -1); log $log.build-distro.log"
+		verdict FAIL "drivers/iommu or drivers/vfio does not build with Debian's arm64 config: $(grep -m1 -E ': error: ' "$log.build-distro.log" | normalize | head -1); log $log.build-distro.log"
 	fi
+}
 
-	# selftests: they build, with no warning that was not there before
-	if [ -z "$st_touched" ]; then
-		result NA "$p" selftests "touches no tools/testing/selftests/iommu or include/uapi"
+# they build, with no warning that the last build of them did not have (the
+# last patch's that touched them, or the base's)
+check_selftests() {
+	local built=1 new
+	cp "$PLOGS/last-selftests.warnings" "$log.selftests-before" 2>/dev/null ||
+		cp "$PLOGS/base-selftests.warnings" "$log.selftests-before"
+	selftests_of >"$log.selftests-after" || built=0
+	cp "$OUT_ST/log" "$log.selftests.log"
+	new=$(added <(grep -v '^(' "$log.selftests-before" || true) "$log.selftests-after")
+	[ "$built" -eq 1 ] || echo "(the kselftests do not build)" >>"$log.selftests-after"
+	cp "$log.selftests-after" "$PLOGS/last-selftests.warnings"
+	if [ -n "$new" ]; then
+		printf '%s\n' "$new" >"$log.selftests-new"
+		verdict FAIL "$(wc -l <"$log.selftests-new") new warning(s) or error(s) (-Werror): $(head -1 "$log.selftests-new"); all in $log.selftests-new"
+	elif [ "$built" -eq 0 ]; then
+		verdict FAIL "tools/testing/selftests/iommu does not build$(grep -q '^(' "$log.selftests-before" && echo ', nor did it before'): $(grep -m1 ': error: ' "$log.selftests-after" || true); log $log.selftests.log"
 	else
-		st_built=1
-		uapi=
-		touches '^include/uapi/' && uapi=1
-		selftests_of "$uapi" >"$log.selftests-after" || st_built=0
-		cp "$OUT_ST/log" "$log.selftests.log"
-		new=$(added <(grep -v '^(' "$log.selftests-before" || true) "$log.selftests-after")
-		[ "$st_built" -eq 1 ] || echo "(the kselftests do not build)" >>"$log.selftests-after"
-		cp "$log.selftests-after" "$PLOGS/last-selftests.warnings"
-		if [ -n "$new" ]; then
-			printf '%s\n' "$new" >"$log.selftests-new"
-			result FAIL "$p" selftests "$(wc -l <"$log.selftests-new") new warning(s) or error(s) (-Werror): $(head -1 "$log.selftests-new"); all in $log.selftests-new"
-		elif [ "$st_built" -eq 0 ]; then
-			result FAIL "$p" selftests "tools/testing/selftests/iommu does not build$(grep -q '^(' "$log.selftests-before" && echo ', nor did it before'): $(grep -m1 ': error: ' "$log.selftests-after" || true); log $log.selftests.log"
-		else
-			result PASS "$p" selftests
-		fi
+		verdict PASS
 	fi
+}
 
-	# warnings (W=1, sparse) and kernel-doc, versus just before the patch
-	mapfile -t after < <(printf '%s\n' "${files[@]}" | existing)
+# fail_if_new NAME: FAIL, with the new lines in $log.NAME-new, when
+# $log.NAME-after has lines that $log.NAME-before (just before the patch)
+# has not; else false
+fail_if_new() {
+	local new
+	new=$(added "$log.$1-before" "$log.$1-after")
+	[ -n "$new" ] || return 1
+	printf '%s\n' "$new" >"$log.$1-new"
+	verdict FAIL "$(wc -l <"$log.$1-new") new: $(head -1 "$log.$1-new"); all in $log.$1-new"
+}
+
+# W=1 and sparse
+check_warnings() {
 	warnings_of "${after[@]}" >"$log.warnings-after" || true
-	new=$(added "$log.warnings-before" "$log.warnings-after")
-	if [ -n "$new" ]; then
-		printf '%s\n' "$new" >"$log.warnings-new"
-		result FAIL "$p" warnings "$(wc -l <"$log.warnings-new") new: $(head -1 "$log.warnings-new"); all in $log.warnings-new"
+	if fail_if_new warnings; then
+		return 0
 	elif [ -z "$(compiled "${after[@]}")" ]; then
-		result NA "$p" warnings "no .c file it touches is compiled by the test or x86_64 config"
+		verdict NA "no .c file it touches is compiled by the test or x86_64 config"
 	else
-		result PASS "$p" warnings "$(compiled "${after[@]}" | awk '{print $2 " (" $1 ")"}' | xargs)"
+		verdict PASS "$(compiled "${after[@]}" | awk '{print $2 " (" $1 ")"}' | xargs)"
 	fi
-	kerneldoc_of "${after[@]}" >"$log.kdoc-after" || true
-	new=$(added "$log.kdoc-before" "$log.kdoc-after")
-	if [ -n "$new" ]; then
-		printf '%s\n' "$new" >"$log.kdoc-new"
-		result FAIL "$p" kernel-doc "$(wc -l <"$log.kdoc-new") new: $(head -1 "$log.kdoc-new"); all in $log.kdoc-new"
-	elif ! printf '%s\n' "${after[@]}" | grep -vE '^(tools|Documentation|scripts|samples)/' | grep -qE '\.[ch]$'; then
-		result NA "$p" kernel-doc "no kernel .c or .h file"
-	else
-		result PASS "$p" kernel-doc
-	fi
+}
 
+check_kerneldoc() {
+	kerneldoc_of "${after[@]}" >"$log.kdoc-after" || true
+	fail_if_new kdoc || verdict PASS
+}
+
+# A patch's checks after apply, in order: NAME|APPLIES|NA WHY|FUNCTION.
+# When the test APPLIES is false the check is NA with that why; else
+# FUNCTION gives the verdict (NA too, when it finds nothing to test).
+CHECK_TABLE=(
+	"checkpatch|always||check_checkpatch"
+	"build|touches_kernel|touches only Documentation/, tools/ or MAINTAINERS|check_build"
+	"build-x86|touches_iommu|touches no drivers/iommu or include|check_build_x86"
+	"build-distro|touches_iommu_vfio|touches no drivers/iommu, drivers/vfio or include|check_build_distro"
+	"selftests|touches_selftests|touches no tools/testing/selftests/iommu or include/uapi|check_selftests"
+	"warnings|always||check_warnings"
+	"kernel-doc|kernel_sources|no kernel .c or .h file|check_kerneldoc"
+)
+CHECKS=(apply)
+for row in "${CHECK_TABLE[@]}"; do CHECKS+=("${row%%|*}"); done
+CHECKS+=(coccicheck)
+
+# check_patch PREV: check patch $p, whose commit is ${commit_of[$p]} and
+# that of the patch before it PREV; then cache its verdicts and logs (unless
+# the base's Debian config build failed: that may be the network's doing).
+# When the build directories are not at PREV (the patches before were
+# cached) they are built there first, so that "before" means PREV.
+check_patch() {
+	local prev=$1 row name applies na fn V W record='' f entry=$PLOGS/entry
+	local -a before after
+	git -C "$WT" checkout -q --detach "$prev"
+	if [ -n "$stale" ]; then
+		{ kmake "$WT" "$OUT" Image; x86_make drivers/iommu/; } >"$log.build-before.log" 2>&1 || true
+	fi
+	mapfile -t before < <(printf '%s\n' "${files[@]}" | existing)
+	warnings_of "${before[@]}" >"$log.warnings-before" || true
+	kerneldoc_of "${before[@]}" >"$log.kdoc-before" || true
+	git -C "$WT" checkout -q --detach "${commit_of[$p]}"
+	result PASS "$p" apply
+	mapfile -t after < <(printf '%s\n' "${files[@]}" | existing)
+	for row in "${CHECK_TABLE[@]}"; do
+		IFS='|' read -r name applies na fn <<<"$row"
+		if "$applies"; then
+			V=FAIL W="$fn said no verdict"
+			"$fn"
+		else
+			V=NA W=$na
+		fi
+		result "$V" "$p" "$name" "$W"
+		record+="$V"$'\t'"$name"$'\t'"${W//"$log"/@LOG@}"$'\n'
+	done
+	[ "$distro" = ok ] || return 0
+	rm -rf "$entry"
+	mkdir -p "$entry/logs"
+	printf '%s' "$record" >"$entry/results"
+	for f in "$log".*; do
+		[ "$f" = "$log.apply.log" ] || cp "$f" "$entry/logs/${f#"$log".}"
+	done
+	cache_put "patch-checks/${key_of[$p]}" "$entry"
+	rm -rf "$entry"
+}
+
+# replay_patch ENTRY: patch $p's verdicts and logs from the cache entry
+replay_patch() {
+	local f v name why
+	for f in "$1"/logs/*; do
+		[ -e "$f" ] && cp "$f" "$log.${f##*/}"
+	done
+	while IFS=$'\t' read -r v name why; do
+		result "$v" "$p" "$name" "${why//@LOG@/$log}" "$CACHED_VERDICT"
+	done <"$1/results"
+	# what the next patch that touches the kselftests compares with
+	if [ -f "$1/logs/selftests-after" ]; then
+		cp "$1/logs/selftests-after" "$PLOGS/last-selftests.warnings"
+	fi
+	return 0
+}
+
+mapfile -t series < <(grep -v '^[[:space:]]*\(#\|$\)' "$SERIES_DIR/series" 2>/dev/null || true)
+if [ "${#series[@]}" -eq 0 ]; then
+	say "patches: the series is empty; nothing to check"
+	exit 0
+fi
+[ -d "$TREE/.git" ] || die "no work tree: run 'make tree'"
+spatch_v=$(spatch --version 2>/dev/null | head -1 | awk '{print $3}')
+rm -f "$PLOGS/last-selftests.warnings"
+
+# 1. Every patch applied in turn, in a worktree of build/linux with its own
+# build directories: its commit, and the key of its verdicts in the cache.
+say "patches: applying the series in $WT"
+worktree_at "$WT" base
+inputs=$(checker_inputs)
+prev_tree=$(git -C "$WT" rev-parse "base^{tree}")
+declare -A commit_of=() touched_by=() key_of=() cached=()
+not_applied=
+for p in "${series[@]}"; do
+	pf=$SERIES_DIR/$p
+	log=$PLOGS/${p%.patch}
+	rm -f "$log".*
+	mapfile -t files < <(touched_files "$pf")
+	touched_by[$p]=" ${files[*]} "
+	if ! git -C "$WT" am -q "$pf" >"$log.apply.log" 2>&1; then
+		git -C "$WT" am --abort >/dev/null 2>&1 || true
+		not_applied=$p
+		break
+	fi
+	commit_of[$p]=$(git -C "$WT" rev-parse HEAD)
+	tree=$(git -C "$WT" rev-parse "HEAD^{tree}")
+	key_of[$p]=$( {
+		echo "$inputs $prev_tree $tree"
+		git -C "$WT" log -1 --format='%an <%ae>%n%B' HEAD
+	} | sha256sum | cut -c1-32)
+	prev_tree=$tree
+	if [ -z "${WB_RECHECK:-}" ] && cache_has "patch-checks/${key_of[$p]}"; then
+		cached[$p]=1
+	fi
+done
+
+# 2. The base's builds, if a patch is to be checked.
+if [ "${#cached[@]}" -lt "${#commit_of[@]}" ]; then
+	say "patches: $((${#commit_of[@]} - ${#cached[@]})) patch(es) to check, ${#cached[@]} with verdicts in the cache"
+	build_base
+else
+	say "patches: the verdicts of all ${#cached[@]} applied patches are in the cache"
+fi
+
+# 3. Each patch's checks, or its cached verdicts.
+i=0
+prev=base
+stale=
+for p in "${series[@]}"; do
+	i=$((i + 1))
+	pf=$SERIES_DIR/$p
+	log=$PLOGS/${p%.patch}
+	last_result=$SECONDS
+	if [ -z "${commit_of[$p]:-}" ]; then
+		say "patch $i/${#series[@]}: $p"
+		if [ "$p" = "$not_applied" ]; then
+			result FAIL "$p" apply "git am failed; log $log.apply.log"
+			for c in "${CHECKS[@]:1}"; do
+				result FAIL "$p" "$c" "not checked: the patch does not apply"
+			done
+		else
+			for c in "${CHECKS[@]}"; do
+				result FAIL "$p" "$c" "not checked: an earlier patch does not apply"
+			done
+		fi
+	elif [ -n "${cached[$p]:-}" ]; then
+		say "patch $i/${#series[@]}: $p (cached)"
+		result PASS "$p" apply
+		replay_patch "$CACHE/patch-checks/${key_of[$p]}"
+		stale=1
+	else
+		say "patch $i/${#series[@]}: $p"
+		mapfile -t files < <(touched_files "$pf")
+		check_patch "$prev"
+		stale=
+	fi
+	flush_results
+	prev=${commit_of[$p]:-$prev}
 done
 
 # coccicheck: once at the head of the series, against the base.
-declare -A cocci_fail
+declare -A cocci_fail=()
 applied_patches=()
 for p in "${series[@]}"; do
 	[ -n "${commit_of[$p]:-}" ] && applied_patches+=("$p")
@@ -475,9 +637,8 @@ for p in "${applied_patches[@]}"; do
 	all_files+=("${f[@]}")
 done
 mapfile -t dirs < <(cocci_dirs "${all_files[@]}")
+cwt=$BUILD/cocci-wt
 if [ "${#dirs[@]}" -gt 0 ]; then
-	cwt=$BUILD/cocci-wt
-	worktree_at "$cwt" base
 	head=${commit_of[${applied_patches[-1]}]}
 	for d in "${dirs[@]}"; do
 		say "patches: coccicheck over $d (base, then the series' head)"
@@ -493,27 +654,29 @@ if [ "${#dirs[@]}" -gt 0 ]; then
 				p=${applied_patches[$k]}
 				[[ ${touched_by[$p]} == *" $file "* ]] || continue
 				culprit=$p
-				if ! cocci_at "$cwt" "$d" "${commit_of[$p]}~1" |
-					grep -qxF -- "$finding"; then
-					break
-				fi
+				cocci_at "$cwt" "$d" "${commit_of[$p]}~1" >"$PLOGS/cocci-before"
+				grep -qxF -- "$finding" "$PLOGS/cocci-before" || break
 			done
 			[ -n "$culprit" ] || culprit=${applied_patches[-1]}
 			cocci_fail[$culprit]+="$finding; "
 		done < <(added "$PLOGS/cocci-base-${d//\//_}" "$PLOGS/cocci-head-${d//\//_}")
 	done
 fi
-for p in "${series[@]}"; do
-	[ -n "${commit_of[$p]:-}" ] || continue
+# when all of coccinelle's findings came from the cache, so do these verdicts
+cocci_cached=
+[ "${#dirs[@]}" -eq 0 ] || [ -n "$cocci_ready" ] ||
+	cocci_cached="cached: coccinelle's findings on the same trees in an earlier run"
+for p in "${applied_patches[@]}"; do
 	read -ra f <<<"${touched_by[$p]}"
 	if [ -n "${cocci_fail[$p]:-}" ]; then
-		result FAIL "$p" coccicheck "new findings: ${cocci_fail[$p]}"
+		result FAIL "$p" coccicheck "new findings: ${cocci_fail[$p]}" "$cocci_cached"
 	elif [ -z "$(cocci_dirs "${f[@]}")" ]; then
-		result NA "$p" coccicheck "touches no .c or .h file of drivers/iommu"
+		result NA "$p" coccicheck "touches no .c or .h file of drivers/iommu" "$cocci_cached"
 	else
-		result PASS "$p" coccicheck
+		result PASS "$p" coccicheck "" "$cocci_cached"
 	fi
 done
+flush_results
 
-say "patches: $(grep -c '^PASS' "$RES") passed, $(grep -c '^FAIL' "$RES") failed, $(grep -c '^NA' "$RES") not applicable"
+say "patches: $(grep -c '^PASS' "$RES") passed, $(grep -c '^FAIL' "$RES") failed, $(grep -c '^NA' "$RES") not applicable; ${#cached[@]} of ${#series[@]} patches' verdicts from the cache"
 ! grep -q '^FAIL' "$RES"

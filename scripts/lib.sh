@@ -113,6 +113,42 @@ patches_hash() {
 	(cd "$1" && cat series "${f[@]}" 2>/dev/null) | sha256sum | cut -d' ' -f1
 }
 
+# The cache of results in $WB_CACHE (coccinelle's findings by tree, the
+# kselftests' builds, the per-patch verdicts...): an entry, a file or a
+# directory, is named by a hash of everything that decides it, so that it
+# is never stale, only unused; it is written whole (copied beside its place,
+# then renamed), so that an interrupted run leaves none half-written.
+cache_has() {	# cache_has NAME: the entry exists
+	[ -e "$WB_CACHE/$1" ]
+}
+cache_put() {	# cache_put NAME PATH: a copy of PATH (file or directory) is entry NAME
+	local tmp=$WB_CACHE/$1.tmp.$$
+	mkdir -p "$(dirname "$tmp")"
+	rm -rf "$tmp"
+	if ! { cp -r "$2" "$tmp" && mv -T "$tmp" "$WB_CACHE/$1" 2>/dev/null; }; then
+		rm -rf "$tmp" # a full disk, or another run wrote it first
+	fi
+}
+
+# checker_inputs: a hash of what the per-patch checks' verdicts depend on
+# besides the trees they check: the checker (check-patches.sh and what it
+# sources or runs), the checkpatch exceptions, the config fragments its
+# builds use (build.sh's for the test kernel, x86_64's), the pinned Debian
+# config, and the compilers' and checkers' versions.
+checker_inputs() {
+	local t
+	{
+		(cd "$TOP" && sha256sum scripts/check-patches.sh scripts/lib.sh scripts/build.sh \
+			scripts/debpkg.sh scripts/checkpatch_checks.py scripts/results.py scripts/plan.py \
+			configs/test.config configs/l1.config configs/x86_64.config)
+		sha256sum <"${CHECKPATCH_EXCEPTIONS:-$TOP/configs/checkpatch-exceptions}"
+		echo "$DISTRO_CONFIG_PACKAGE $DISTRO_CONFIG_VERSION $DISTRO_CONFIG_SHA256 $DISTRO_CONFIG_FILE"
+		for t in "${CROSS_COMPILE}gcc" gcc "${CROSS_COMPILE}ld" ld sparse spatch; do
+			"$t" --version 2>&1 | head -1
+		done
+	} | sha256sum | cut -c1-32
+}
+
 # l1_out: the three-level machine's L1 kernel build directory. L1_OUT if
 # set; else make build's test kernel for the patched tree (L1_KSRC unset or
 # build/linux); else build/three-level/out/l1 for another source tree (a clone at

@@ -14,6 +14,9 @@ As a library: Result, parse(), read(), counts(), Writer (dedupes, and turns
 a skip plan.conf does not expect into a failure), to_ktap(), to_json(),
 replays(). As a command, for the shell scripts:
   results.py add FILE VERDICT NAME [WHY...]   append one result to FILE
+  results.py add FILE -                       append those of stdin, one
+                                              "VERDICT<TAB>NAME[<TAB>WHY]"
+                                              a line
   results.py brief FILE...                    "N passed, N failed, N skipped"
                                               and each failure; exit 1 on one
   results.py failed FILE...                   exit 0 if a FILE has a failure
@@ -106,6 +109,18 @@ class Writer:
 
     def text(self):
         return "".join(line + "\n" for line in self.lines)
+
+
+def add_lines(path, stream):
+    """Append to PATH the results of STREAM, one VERDICT<TAB>NAME[<TAB>WHY]
+    a line (blank lines skipped): many results for one start of Python."""
+    out = []
+    for line in stream:
+        if line.strip():
+            verdict, name, why = (line.rstrip("\n").split("\t", 2) + ["", ""])[:3]
+            out.append(format_line(verdict, name, why) + "\n")
+    with open(path, "a", encoding="utf-8") as f:
+        f.writelines(out)
 
 
 def to_ktap(results):
@@ -268,7 +283,9 @@ def passes(path):
 
 def main(argv):
     cmd, args = (argv[0], argv[1:]) if argv else ("", [])
-    if cmd == "add" and len(args) >= 3:
+    if cmd == "add" and args[1:] == ["-"]:
+        add_lines(args[0], sys.stdin)
+    elif cmd == "add" and len(args) >= 3:
         with open(args[0], "a", encoding="utf-8") as f:
             f.write(format_line(args[1], args[2], " ".join(args[3:])) + "\n")
     elif cmd == "brief" and args:

@@ -1,5 +1,6 @@
 """scripts/results.py, the one reader, writer and counter of result lines:
 each verdict it gives must be able to fail."""
+import io
 import os
 import subprocess
 import sys
@@ -57,6 +58,22 @@ class ResultsTest(unittest.TestCase):
         self.assertEqual(w.lines[0], "PASS b:x")
         self.assertEqual(len(w.lines), 2)
         self.assertTrue(w.lines[1].startswith("FAIL b:y -- unexpected skip: no device"))
+
+    def test_add_lines(self):
+        p = self.file("r.txt", "PASS patch:a:apply\n")
+        results.add_lines(p, io.StringIO(
+            "PASS\tpatch:a:build\t\n\nFAIL\tpatch:a:warnings\t2  new:\tx.c\nNA\tpatch:a:selftests\n"))
+        with open(p, encoding="utf-8") as f:
+            self.assertEqual(f.read().splitlines(), [
+                "PASS patch:a:apply", "PASS patch:a:build",
+                "FAIL patch:a:warnings -- 2 new: x.c", "NA patch:a:selftests"])
+        out = subprocess.run([sys.executable, os.path.join(TOP, "scripts", "results.py"), "add", p, "-"],
+                             input="NA\tpatch:b:build\tdocs only\n", capture_output=True, text=True,
+                             check=False)
+        self.assertEqual(out.returncode, 0)
+        self.assertEqual(results.counts(results.read(p)), {"PASS": 2, "FAIL": 1, "SKIP": 0, "NA": 2})
+        with self.assertRaises(ValueError):
+            results.add_lines(p, io.StringIO("OK\tpatch:a:b\n"))
 
     def test_expect(self):
         p = self.file("got.txt", "FAIL e:one -- WARNING: x\nFAIL e:two -- hung\n")
