@@ -532,7 +532,7 @@ def main(argv=None):
     ap.add_argument("--kunit-src", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--results", required=True)
-    ap.add_argument("--no-chart", action="store_true", help="skip gnuplot (the self-tests)")
+    ap.add_argument("--no-chart", action="store_true", help="skip gnuplot (the unit tests)")
     args = ap.parse_args(argv)
 
     log = read_log(args.log)

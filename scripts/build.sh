@@ -114,7 +114,7 @@ build_initramfs() {
 	local list prog
 	"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
 		-o "$BUILD/init" "$TOP/guest/init.c"
-	# the workbench's end-to-end self-test (a boot that must fail)
+	# the verdict's end-to-end test (a boot that must fail)
 	"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
 		-o "$BUILD/wb_faults" "$TOP/guest/wb_faults.c"
 	# make bench's guest half, against the series' uAPI headers

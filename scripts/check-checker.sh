@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Self-test of the per-patch checks: each must be able to fail, name the
+# The per-patch checks' own test: each must be able to fail, name the
 # patch that broke it, and say "not applicable" (NA) rather than pass when
 # it had nothing to test. Generates a throw-away series on the base (never
 # written by hand, never in patches/), one patch per check it must trip:
@@ -23,7 +23,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-DIR=$BUILD/checker-selftest
+DIR=$BUILD/checker-test
 GEN=$BUILD/checker-gen
 FILE=drivers/iommu/iommufd/ioas.c
 STFILE=tools/testing/selftests/iommu/iommufd_fail_nth.c
@@ -53,7 +53,7 @@ commit() {	# commit SUBJECT: commit the two files with a message checkpatch acce
 		git -C "$TREE" update-index --cacheinfo "100644,$(git -C "$TREE" hash-object -w "$GEN/$f"),$f"
 	done
 	tip=$(printf '%s\n\n%s\n\nSigned-off-by: %s <%s>\n' "$1" \
-		"A patch of the checker's self-test; never applied for real." \
+		"A patch of the checker's own test; never applied for real." \
 		"$GIT_AUTHOR_NAME" "$GIT_AUTHOR_EMAIL" |
 		git -C "$TREE" commit-tree "$(git -C "$TREE" write-tree)" -p "$tip")
 }
@@ -116,13 +116,13 @@ key=$( {
 } | sha256sum | cut -c1-32)
 cached=
 if [ -z "${WB_RECHECK:-}" ] && cache_has "checker/$key"; then
-	say "checker self-test: check-patches.sh's results on the generated series of 7 broken patches are cached"
+	say "the checker's own test: check-patches.sh's results on the generated series of 7 broken patches are cached"
 	cp "$WB_CACHE/checker/$key" "$DIR/results.txt"
 	cached=" (cached: check-patches.sh's results on the same series with the same checker; WB_RECHECK=1 checks again)"
 else
-	say "checker self-test: checking a generated series of 7 broken patches (logs in $RUNDIR/checker)"
+	say "the checker's own test: checking a generated series of 7 broken patches (logs in $RUNDIR/checker)"
 	RUNDIR=$RUNDIR/checker SERIES_DIR=$DIR/patches RES=$DIR/results.txt \
-		"$TOP/scripts/check-patches.sh" >"$LOGS/checker-selftest.log" 2>&1 || true
+		"$TOP/scripts/check-patches.sh" >"$LOGS/checker-test.log" 2>&1 || true
 	# kept only when it went to the end: 9 results a patch
 	n=$(grep -c '^[A-Z]* patch:' "$DIR/results.txt" 2>/dev/null) || true
 	if [ "${n:-0}" -eq 63 ]; then
@@ -137,7 +137,7 @@ kernel_na="build build-x86 build-distro warnings kernel-doc coccicheck"
 nas=(selftests selftests selftests selftests selftests "$kernel_na" selftests)
 mapfile -t series <"$DIR/patches/series"
 [ "${#series[@]}" -eq "${#fails[@]}" ] ||
-	die "checker self-test: generated ${#series[@]} patches, not ${#fails[@]}"
+	die "the checker's own test: generated ${#series[@]} patches, not ${#fails[@]}"
 words() { printf '%s\n' "$@" | sort | xargs; }
 for i in "${!series[@]}"; do
 	p=${series[$i]}

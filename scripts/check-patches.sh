@@ -299,7 +299,7 @@ cocci_dirs() {
 # Findings of coccicheck over directory $2 with the worktree $1 at commit $3,
 # cached by the commit's tree (sources and semantic patches: the same tree
 # gives the same findings) and spatch's version: the base's, and a series'
-# head that did not change since the last run (the checker's self-test
+# head that did not change since the last run (the checker's own test
 # generates the same trees each time), cost nothing. The worktree is made
 # (or reset) only when coccicheck has to run.
 cocci_ready=

@@ -4,12 +4,12 @@
 #   2. the workbench's own tests (parser, demo, plan, shellcheck)
 #   3. the test kernel, kselftests and initramfs
 #   4. the boots configs/plan.conf lists on its "check" line (the debug kernel
-#      is built when one of them needs it); then the workbench's end-to-end
-#      self-test (boot "wb-faults": an injected WARNING, a hung case and an
+#      is built when one of them needs it); then the end-to-end test of the
+#      verdict (role "e2e": an injected WARNING, a hung case and an
 #      unexpected skip must each fail, by name); the three-level machine
 #      (three-level.sh: the test kernel as L1 running QEMU 11.1.3, L2 a stock
 #      Debian kernel); and make bench's boot (its command counts are checked)
-#   5. per-patch checks (check-patches.sh), and their self-test on a
+#   5. per-patch checks (check-patches.sh), and their own test on a
 #      generated series of broken patches (check-checker.sh): these run
 #      beside the boots of 4, once the test kernel is built (see below)
 # A step that fails is counted as a failure naming the step and its log; the
@@ -76,7 +76,7 @@ say "[$(elapsed)] drift: the newest linux-source-6.12 Debian serves"
 "$TOP/scripts/drift.sh" </dev/null >"$LOGS/drift.log" 2>&1 || true
 grep '^DRIFT:' "$LOGS/drift.log" | sed 's/^/    /' || true
 
-# Upstream's uAPI header, for the conformance check and its self-test
+# Upstream's uAPI header, for the conformance check and its unit test
 uapi_inc=
 step fetch-uapi "$TOP/scripts/fetch-uapi.sh" &&
 	uapi_inc=$(tail -n 1 "$LOGS/fetch-uapi.log")
