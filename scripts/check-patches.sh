@@ -230,7 +230,7 @@ distro_config() {
 	dir=$BUILD/check/distro-config
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	mapfile -t deb < <("$TOP/scripts/debpkg.sh" "$DISTRO_CONFIG_PACKAGE" arm64 \
+	mapfile -t deb < <(python3 "$TOP/scripts/debian.py" fetch "$DISTRO_CONFIG_PACKAGE" arm64 \
 		"$DISTRO_CONFIG_VERSION" "$CACHE/debs" "$DISTRO_CONFIG_SHA256") || return 1
 	say "patches: distro config: $DISTRO_CONFIG_PACKAGE ${deb[1]} (arm64)"
 	dpkg-deb -x "${deb[0]}" "$dir/x" && xz -dc "$dir/x/$DISTRO_CONFIG_FILE" >"$dir/config" ||

@@ -1,8 +1,9 @@
 """The one reader of the workbench's data files (configs/*.conf,
-configs/three-level-packages.txt): one record a line, "KIND WORD...";
-blank lines and lines whose first non-blank character is "#" are comments
-("#" elsewhere is data: a regular expression may hold one). Each file's
-loader gives its kinds a meaning; an error names the file and the line.
+configs/three-level-packages.txt, build/three-level/packages-used.txt): one
+record a line, "KIND WORD..."; blank lines and lines whose first non-blank
+character is "#" are comments ("#" elsewhere is data: a regular expression
+may hold one). Each file's loader gives its kinds a meaning; an error names
+the file and the line.
 """
 
 

@@ -15,6 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import conf as wbconf  # noqa: E402
 import results as wbresults  # noqa: E402
+import three_level_pkgs as l3  # noqa: E402
 
 CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                     "configs", "demo-three-level.conf")
@@ -47,15 +48,13 @@ def field(results, name, key):
 
 
 def package(used, name):
+    """'PACKAGE VERSION' of the package used whose name matches the regular
+    expression NAME; None if there is none, or no used file."""
     try:
-        with open(used, encoding="utf-8") as f:
-            for line in f:
-                w = line.split()
-                if len(w) >= 4 and not line.startswith("#") and fnmatch.fnmatchcase(w[1], name):
-                    return f"{w[1]} {w[3]}"
-    except OSError:
-        pass
-    return None
+        f = l3.used_package(used, name)
+    except (OSError, wbconf.ConfError):
+        return None
+    return f"{f[1]} {f[3]}" if f else None
 
 
 def main():

@@ -3,7 +3,7 @@
 # never a failure: a newer release is news for the queue, not a bug in it.
 #   drift.sh [--strict]
 # 1. The versions of linux-source-6.12 every suite of bookworm and trixie
-#    serves (lib.sh's BASE_SUITES; scripts/debpkg.sh --versions, whose
+#    serves (lib.sh's BASE_SUITES; scripts/debian.py versions, whose
 #    private apt lists are updated once a day: when nothing is newer this
 #    is all it costs).
 # 2. Nothing newer than BASE_VERSION: one line saying so.
@@ -25,7 +25,7 @@
 # served, 2 when it could not be checked.
 # Environment: WB_DRIFT_PIN (default BASE_VERSION), the version to compare
 # with: an older one exercises the newer-release path; DEBPKG_MIRROR
-# (scripts/debpkg.sh), another mirror.
+# (scripts/debian.py), another mirror.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -55,7 +55,7 @@ unchecked() {
 release_of() { sed -E 's/~(deb[0-9]+u[0-9]+|bpo[0-9]+\+[0-9]+)$//' <<<"$1"; }
 gt() { dpkg --compare-versions "$1" gt "$2"; }
 
-served=$(DEBPKG_SUITE=$BASE_SUITES "$TOP/scripts/debpkg.sh" --versions "$BASE_PACKAGE" arm64 2>"$alog") ||
+served=$(DEBPKG_SUITE=$BASE_SUITES python3 "$TOP/scripts/debian.py" versions "$BASE_PACKAGE" arm64 2>"$alog") ||
 	unchecked "$(grep -E '^(ERROR|E):' "$alog" | tail -n 1) (no network? log: $alog)"
 stale=$(sed -n 's/^WARNING: apt-get update .* failed: using the package lists of //p' "$alog")
 [ -z "$stale" ] ||

@@ -10,7 +10,7 @@ set -euo pipefail
 dest=$WB_CACHE/uapi
 inc=$dest/$UAPI_UPSTREAM_VERSION/usr/include
 if [ ! -r "$inc/linux/iommufd.h" ]; then
-	mapfile -t deb < <(DEBPKG_SUITE=unstable "$TOP/scripts/debpkg.sh" \
+	mapfile -t deb < <(DEBPKG_SUITE=unstable python3 "$TOP/scripts/debian.py" fetch \
 		"$UAPI_UPSTREAM_PACKAGE" amd64 "$UAPI_UPSTREAM_VERSION" "$dest/debs" \
 		"$UAPI_UPSTREAM_SHA256")
 	[ "${#deb[@]}" -eq 2 ] || die "could not fetch $UAPI_UPSTREAM_PACKAGE"

@@ -81,17 +81,17 @@ base_used() {
 base_used
 
 # The Debian releases whose suites serve linux-source-6.12 (DEBPKG_SUITE
-# of scripts/debpkg.sh): bookworm's -security and -backports, and trixie,
+# of scripts/debian.py): bookworm's -security and -backports, and trixie,
 # whose newer builds of each release often come first.
 BASE_SUITES=bookworm+trixie
 
 # fetch_base VERSION DIR: BASE_PACKAGE VERSION's .deb (downloaded once into
-# $WB_CACHE/debs by scripts/debpkg.sh) unpacked into DIR, and the path of
+# $WB_CACHE/debs by scripts/debian.py) unpacked into DIR, and the path of
 # its tarball in FETCHED_TARBALL. Returns 1, having said why on stderr,
 # when that version cannot be had.
 fetch_base() {
 	local version=$1 dir=$2 fetched
-	mapfile -t fetched < <(DEBPKG_SUITE=$BASE_SUITES "$TOP/scripts/debpkg.sh" \
+	mapfile -t fetched < <(DEBPKG_SUITE=$BASE_SUITES python3 "$TOP/scripts/debian.py" fetch \
 		"$BASE_PACKAGE" arm64 "$version" "$WB_CACHE/debs")
 	if [ "${#fetched[@]}" -ne 2 ]; then
 		warn "could not fetch $BASE_PACKAGE $version"
@@ -139,7 +139,7 @@ checker_inputs() {
 	local t
 	{
 		(cd "$TOP" && sha256sum scripts/check-patches.sh scripts/lib.sh scripts/build.sh \
-			scripts/debpkg.sh scripts/checkpatch_checks.py scripts/results.py scripts/plan.py \
+			scripts/debian.py scripts/checkpatch_checks.py scripts/results.py scripts/plan.py \
 			configs/test.config configs/l1.config configs/x86_64.config)
 		sha256sum <"${CHECKPATCH_EXCEPTIONS:-$TOP/configs/checkpatch-exceptions}"
 		echo "$DISTRO_CONFIG_PACKAGE $DISTRO_CONFIG_VERSION $DISTRO_CONFIG_SHA256 $DISTRO_CONFIG_FILE"

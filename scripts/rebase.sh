@@ -3,7 +3,7 @@
 # release and check it there, without touching the installed base, build/linux
 # or patches/:
 #   1. fetch linux-source-6.12=VERSION's .deb with a private apt
-#      configuration (scripts/debpkg.sh; any suite of bookworm or trixie,
+#      configuration (scripts/debian.py; any suite of bookworm or trixie,
 #      lib.sh's BASE_SUITES) and take its tarball;
 #   2. build/rebase/linux = that base + patches/, each patch by git am, or
 #      by git am -3 when it does not apply as it is ("needed a refresh");

@@ -36,8 +36,7 @@ USED=$L3/packages-used.txt
 # unpacked PACKAGE-REGEX: the unpacked tree of the package used (the pin, or
 # what replaced it).
 unpacked() {
-	[ -r "$USED" ] || die "no $USED: run scripts/three-level-fetch.sh"
-	awk -v p="$1" '!/^#/ && $2 ~ "^" p "$" {print $6; exit}' "$USED"
+	python3 "$TOP/scripts/three_level_pkgs.py" unpacked --used "$USED" "$1"
 }
 
 build_progs() {

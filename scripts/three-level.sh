@@ -52,7 +52,8 @@ nruns=$(tr , '\n' <<<"$runs" | grep -c .)
 if [ "$direct" = 1 ]; then
 	image=$L3/l2-Image
 	initrd=$L3/l2-initramfs.cpio
-	efi=$(awk '!/^#/ && $2 == "qemu-efi-aarch64" {print $6}' "$L3/packages-used.txt")/usr/share/qemu-efi-aarch64/QEMU_EFI.fd
+	efi=$(python3 "$TOP/scripts/three_level_pkgs.py" unpacked --used "$L3/packages-used.txt" \
+		qemu-efi-aarch64)/usr/share/qemu-efi-aarch64/QEMU_EFI.fd
 	[ -r "$efi" ] || die "no $efi: run three-level-fetch.sh"
 fi
 [ -r "$image" ] || die "no kernel $image: run 'three-level-build.sh all'"

@@ -1,21 +1,31 @@
 #!/usr/bin/env python3
 """Debian arm64 packages for the three-level machine, through a private apt
-configuration (the host's dpkg architectures and sources stay untouched).
+configuration (debian.py's Apt: the host's dpkg architectures and sources
+stay untouched).
 
-  three_level_pkgs.py resolve --apt DIR ROOT...    print pin lines for ROOTs and their library closure
+  three_level_pkgs.py resolve --apt DIR --pins FILE
+                                          rewrite FILE's pins from its wants and the mirror's newest
   three_level_pkgs.py fetch --apt DIR --cache DIR --pins FILE --used FILE
                                           download, check sha256, unpack; write what was used
+  three_level_pkgs.py unpacked --used FILE PACKAGE-REGEX
+                                          print the unpacked tree of the package used
   three_level_pkgs.py closure --used FILE --role R ELF...
                                           list the shared libraries ELFs need (with their loader)
   three_level_pkgs.py kernel --used FILE --role R  print the image and the release of the role's kernel
   three_level_pkgs.py modules (--moddir DIR... | --used FILE --role R) NAME...
                                           list kernel modules NAMEs need, in load order
 
-A ROOT is ROLE:PACKAGE, with a trailing '!' when its Depends are not to be
-walked (data, firmware, a kernel). A pin line is
-  ROLE PACKAGE ARCH VERSION SHA256 [ALT]
-where ALT, if any, is a regular expression for the package names that may
-replace a package gone from the mirror (the newest match is taken).
+The pins file (configs/three-level-packages.txt, read by conf.records) holds
+what the three levels need from Debian, one record each:
+  want ROLE PACKAGE[!] [ALT]
+with a trailing '!' when PACKAGE's Depends are not to be walked (data,
+firmware, a kernel); ALT, if any, is a regular expression for the package
+names that may replace PACKAGE when its pinned version has gone from the
+mirror (the newest match is taken). Then, written by resolve, the pins of
+the wants and of their library closure:
+  ROLE PACKAGE ARCH VERSION SHA256
+The used file (build/three-level/packages-used.txt) has a line a package
+used: ROLE PACKAGE ARCH VERSION SHA256 UNPACKED.
 
 A kernel may be one package or several (see kernel_parts, kernel_files):
 a kernel root brings in the packages its kernel is made of, and a kernel
@@ -24,18 +34,20 @@ replaced by a newer one brings in the newer one's.
 
 import argparse
 import glob
-import hashlib
 import lzma
 import os
 import re
 import subprocess
 import sys
 
-SOURCES = """\
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian unstable main
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security trixie-security main
-"""
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import conf  # noqa: E402
+import debian  # noqa: E402
+from debian import deb_name, say, sha256  # noqa: E402
+
+# The Debian suites the three-level machine's packages come from (see
+# debian.sources)
+SUITES = 'unstable+trixie'
 
 # Depends that are walked: shared libraries only. Whatever else a package
 # depends on (debconf, adduser, systemd, init-system-helpers, python3...)
@@ -124,117 +136,9 @@ def kernel_roots(used, role):
     return [f[5] for f in read_used(used, role) if kernel_release(f[1])]
 
 
-def warn(msg):
-    print('WARNING: ' + msg, file=sys.stderr, flush=True)
-
-
-def say(msg):
-    print('==> ' + msg, file=sys.stderr, flush=True)
-
-
-class Apt:
-    """apt-get for update and download (it checks the signed indexes and
-    the .debs' hashes); the arm64 indexes are read here, which is much
-    faster than one apt-cache call per package."""
-
-    def __init__(self, top):
-        self.top = top
-        for d in ('state/lists/partial', 'cache/archives/partial', 'etc'):
-            os.makedirs(os.path.join(top, d), exist_ok=True)
-        src = os.path.join(top, 'etc/sources.list')
-        if not os.path.exists(src) or open(src).read() != SOURCES:
-            with open(src, 'w') as f:
-                f.write(SOURCES)
-        self.opts = [
-            '-o', 'Dir::State=' + os.path.join(top, 'state'),
-            '-o', 'Dir::State::status=/dev/null',
-            '-o', 'Dir::Cache=' + os.path.join(top, 'cache'),
-            '-o', 'Dir::Etc::SourceList=' + src,
-            '-o', 'Dir::Etc::SourceParts=/dev/null',
-            '-o', 'APT::Architectures::=amd64',
-            '-o', 'APT::Architectures::=arm64',
-            '-o', 'APT::Sandbox::User=root',
-            '-o', 'Debug::NoLocking=1',
-            '-q',
-        ]
-        self.updated = False
-        self.index = None
-
-    def lists(self):
-        d = os.path.join(self.top, 'state/lists')
-        return sorted(os.path.join(d, n) for n in os.listdir(d)
-                      if re.search(r'_binary-arm64_Packages(\.\w+)?$', n))
-
-    def update(self):
-        if self.updated:
-            return
-        say('apt update (private configuration under %s)' % self.top)
-        subprocess.run(['apt-get'] + self.opts + ['update'], check=True,
-                       stdout=subprocess.DEVNULL)
-        self.updated = True
-        self.index = None
-
-    def load(self):
-        if self.index is not None:
-            return
-        if not self.lists():
-            self.update()
-        keep = ('Package', 'Version', 'Architecture', 'SHA256', 'Depends',
-                'Pre-Depends', 'Filename')
-        self.index = {}
-        for path in self.lists():
-            text = subprocess.run(['/usr/lib/apt/apt-helper', 'cat-file', path],
-                                  capture_output=True, text=True,
-                                  check=True).stdout
-            for block in text.split('\n\n'):
-                rec = {}
-                for line in block.splitlines():
-                    if line[:1] in (' ', '\t'):
-                        continue
-                    key, _, val = line.partition(':')
-                    if key in keep:
-                        rec[key] = val.strip()
-                if 'Package' in rec:
-                    self.index.setdefault(rec['Package'], []).append(rec)
-
-    def newest(self, pkg, arch):
-        self.load()
-        best = None
-        for r in self.index.get(pkg, []):
-            if r.get('Architecture') != arch:
-                continue
-            if best is None or vercmp(r['Version'], best['Version']) > 0:
-                best = r
-        return best
-
-    def record(self, pkg, arch, version):
-        self.load()
-        for r in self.index.get(pkg, []):
-            if r.get('Architecture') == arch and r['Version'] == version:
-                return r
-        return None
-
-    def names(self, regex):
-        self.load()
-        rx = re.compile(regex)
-        return sorted(n for n in self.index if rx.fullmatch(n))
-
-    def download(self, specs, dest):
-        """specs: [(pkg, arch, version)], one apt-get call for all."""
-        p = subprocess.run(['apt-get'] + self.opts + ['download'] +
-                           ['%s:%s=%s' % s for s in specs],
-                           cwd=dest, capture_output=True, text=True)
-        if p.returncode:
-            sys.stderr.write(p.stdout + p.stderr)
-        return p.returncode == 0
-
-
-def vercmp(a, b):
-    r = subprocess.run(['dpkg', '--compare-versions', a, 'gt', b])
-    if r.returncode == 0:
-        return 1
-    r = subprocess.run(['dpkg', '--compare-versions', a, 'eq', b])
-    return 0 if r.returncode == 0 else -1
+def open_apt(top):
+    """The three-level machine's private apt configuration, under TOP."""
+    return debian.Apt(top, SUITES, 'arm64')
 
 
 def arch_of(apt, pkg):
@@ -258,16 +162,33 @@ def depends(rec):
     return out
 
 
-def cmd_resolve(args):
-    apt = Apt(args.apt)
+def load_pins(path):
+    """(wants, pins) of a pins file. A want record is
+      want ROLE PACKAGE[!] [ALT]
+    (a root of resolve: '!' when its Depends are not walked; ALT: see the
+    module's docstring), a pin ROLE PACKAGE ARCH VERSION SHA256."""
+    wants, pins = [], []
+    for r in conf.records(path):
+        if r.kind == 'want':
+            if len(r.args) not in (2, 3):
+                raise r.error('not want ROLE PACKAGE[!] [ALT]')
+            role, pkg = r.args[:2]
+            wants.append((role, pkg.rstrip('!'), not pkg.endswith('!'),
+                          r.args[2] if len(r.args) > 2 else None))
+        elif len(r.args) == 4:
+            pins.append([r.kind] + r.args)
+        else:
+            raise r.error('not a pin (ROLE PACKAGE ARCH VERSION SHA256) nor a want')
+    return wants, pins
+
+
+def resolve(apt, wants):
+    """The pins of WANTS and their library closure, from the newest
+    versions APT serves: (pin lines, the Depends not walked)."""
     pins = {}
     order = []
     skipped = set()
-    queue = []
-    for root in args.roots:
-        role, _, pkg = root.partition(':')
-        walk = not pkg.endswith('!')
-        queue.append((role, pkg.rstrip('!'), walk))
+    queue = [(role, pkg, walk) for role, pkg, walk, _ in wants]
     while queue:
         role, pkg, walk = queue.pop(0)
         if pkg in pins:
@@ -295,43 +216,30 @@ def cmd_resolve(args):
                 queue.append((role, d, True))
             else:
                 skipped.add(d)
-    print('# ROLE PACKAGE ARCH VERSION SHA256 [ALT]')
-    print('# not walked (maintainer scripts, other programs): ' +
-          ' '.join(sorted(skipped)))
-    alts = dict(a.split('=', 1) for a in args.alt)
+    lines = []
     for pkg in order:
         roles, rec, _ = pins[pkg]
-        line = '%s %s %s %s %s' % ('+'.join(sorted(roles)), pkg,
-                                   rec['Architecture'], rec['Version'],
-                                   rec['SHA256'])
-        if pkg in alts:
-            line += ' ' + alts[pkg]
-        print(line)
+        lines.append('%s %s %s %s %s' % ('+'.join(sorted(roles)), pkg, rec['Architecture'],
+                                         rec['Version'], rec['SHA256']))
+    return lines, sorted(skipped)
 
 
-def read_pins(path):
-    out = []
-    for line in open(path):
-        line = line.split('#', 1)[0].strip()
-        if not line:
-            continue
-        f = line.split()
-        if len(f) not in (5, 6):
-            sys.exit('ERROR: %s: bad pin line: %s' % (path, line))
-        out.append(f)
-    return out
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def deb_name(pkg, version, arch):
-    return '%s_%s_%s.deb' % (pkg, version.replace(':', '%3a'), arch)
+def cmd_resolve(args):
+    """Rewrite the pins of the pins file from its wants: its lines up to its
+    last want are kept, the pins after them are the mirror's newest."""
+    wants, _ = load_pins(args.pins)
+    if not wants:
+        sys.exit('ERROR: %s: no want records' % args.pins)
+    lines, skipped = resolve(open_apt(args.apt), wants)
+    with open(args.pins, encoding='utf-8') as f:
+        text = f.read().splitlines()
+    last = max(i for i, t in enumerate(text) if t.split()[:1] == ['want'])
+    with open(args.pins + '.new', 'w', encoding='utf-8') as f:
+        f.write('\n'.join(text[:last + 1] + [
+            '# not walked (maintainer scripts, other programs): ' + ' '.join(skipped)] +
+            lines) + '\n')
+    os.replace(args.pins + '.new', args.pins)
+    say('pins: %s (%d packages)' % (args.pins, len(lines)))
 
 
 def cmd_fetch(args):
@@ -341,12 +249,17 @@ def cmd_fetch(args):
     version (of the package, or of a name matching the pin's ALT), with a
     warning, and must match the index. The pins of a kernel's parts follow
     its image: kept with it, replaced by the replacement's parts."""
-    apt = Apt(args.apt)
+    apt = open_apt(args.apt)
     debs = os.path.join(args.cache, 'debs')
     roots = os.path.join(args.cache, 'root')
     os.makedirs(debs, exist_ok=True)
     os.makedirs(roots, exist_ok=True)
-    pins = read_pins(args.pins)
+    wants, pins = load_pins(args.pins)
+    alts = {pkg: alt for _, pkg, _, alt in wants if alt}
+    unpinned = {pkg for _, pkg, _, _ in wants} - {f[1] for f in pins}
+    if unpinned:
+        sys.exit('ERROR: %s: no pin for %s: run scripts/three-level-fetch.sh --resolve'
+                 % (args.pins, ' '.join(sorted(unpinned))))
     images = {kernel_release(f[1]) for f in pins if is_kernel_image(f[1])}
 
     def part_of(f):
@@ -357,8 +270,8 @@ def cmd_fetch(args):
     def choose(f):
         """(role, pkg, arch, version, sha256, pinned) for pin F, and the index
         record of what replaced the pinned version (None: the pin is used)."""
-        role, pkg, arch, version, want = f[:5]
-        alt = f[5] if len(f) > 5 else None
+        role, pkg, arch, version, want = f
+        alt = alts.get(pkg)
         path = os.path.join(debs, deb_name(pkg, version, arch))
         if os.path.exists(path) and sha256(path) == want:
             return (role, pkg, arch, version, want, True), None
@@ -373,7 +286,7 @@ def cmd_fetch(args):
         best = None
         for name in [pkg] + (apt.names(alt) if alt else []):
             r = apt.newest(name, arch)
-            if r and (best is None or vercmp(r['Version'], best['Version']) > 0):
+            if r and (best is None or debian.vercmp(r['Version'], best['Version']) > 0):
                 best = r
         if best is None:
             sys.exit('ERROR: %s %s has left the mirror and nothing replaces it'
@@ -436,15 +349,30 @@ def cmd_fetch(args):
         % (len(used), fell_back, roots))
 
 
-def read_used(path, role):
+def read_used(path, role=None):
+    """The lines of a used file (ROLE PACKAGE ARCH VERSION SHA256 UNPACKED),
+    as lists of words: the role's (ROLE: roles joined by '+'), or all."""
     out = []
-    for line in open(path):
-        if line.startswith('#') or not line.strip():
-            continue
-        f = line.split()
-        if role in f[0].split('+'):
-            out.append(f)
+    for r in conf.records(path):
+        if len(r.args) != 5:
+            raise r.error('not ROLE PACKAGE ARCH VERSION SHA256 UNPACKED')
+        if role is None or role in r.kind.split('+'):
+            out.append([r.kind] + r.args)
     return out
+
+
+def used_package(used, regex):
+    """The line of the first package of a used file whose name matches
+    REGEX (the pin, or what replaced it); None if none does."""
+    return next((f for f in read_used(used) if re.fullmatch(regex, f[1])), None)
+
+
+def cmd_unpacked(args):
+    """Print the unpacked tree of the package used."""
+    f = used_package(args.used, args.package)
+    if f is None:
+        sys.exit('ERROR: no package %s in %s' % (args.package, args.used))
+    print(f[5])
 
 
 def elf_info(path):
@@ -566,14 +494,15 @@ def main():
     sub = ap.add_subparsers(dest='cmd', required=True)
     p = sub.add_parser('resolve')
     p.add_argument('--apt', required=True)
-    p.add_argument('--alt', action='append', default=[],
-                   help='PACKAGE=REGEX: replacement names for a package')
-    p.add_argument('roots', nargs='+')
+    p.add_argument('--pins', required=True)
     p = sub.add_parser('fetch')
     p.add_argument('--apt', required=True)
     p.add_argument('--cache', required=True)
     p.add_argument('--pins', required=True)
     p.add_argument('--used', required=True)
+    p = sub.add_parser('unpacked')
+    p.add_argument('--used', required=True)
+    p.add_argument('package')
     p = sub.add_parser('closure')
     p.add_argument('--used', required=True)
     p.add_argument('--role', required=True)
@@ -587,8 +516,15 @@ def main():
     p.add_argument('--role', default='l2')
     p.add_argument('names', nargs='+')
     args = ap.parse_args()
-    {'resolve': cmd_resolve, 'fetch': cmd_fetch, 'closure': cmd_closure,
-     'kernel': cmd_kernel, 'modules': cmd_modules}[args.cmd](args)
+    try:
+        {'resolve': cmd_resolve, 'fetch': cmd_fetch, 'unpacked': cmd_unpacked,
+         'closure': cmd_closure, 'kernel': cmd_kernel,
+         'modules': cmd_modules}[args.cmd](args)
+    except (debian.AptError, conf.ConfError) as e:
+        sys.exit('ERROR: %s' % e)
+    except FileNotFoundError as e:
+        sys.exit('ERROR: no %s (the pins: configs/; what was used: run '
+                 'scripts/three-level-fetch.sh)' % e.filename)
 
 
 if __name__ == '__main__':

@@ -2,7 +2,9 @@
 """Tests of scripts/three_level_pkgs.py's knowledge of Debian's kernel package
 layouts, on tiny fake unpacked trees and .debs (no network): every layout
 the three-level machine's L2 kernel may come in must give its image and
-modules, and a kernel of several packages must be fetched whole.
+modules, and a kernel of several packages must be fetched whole. The pins
+file (its wants and pins), its rewrite by resolve, and the used file as
+the shell scripts read it (unpacked).
 
 Run: python3 -m unittest discover -s tests -p 'test_*.py'
 """
@@ -272,10 +274,10 @@ class FetchTest(unittest.TestCase):
         self.dir = self.tmp.name
         self.cache = os.path.join(self.dir, "cache")
         os.makedirs(os.path.join(self.cache, "debs"))
-        self.saved_apt = l3.Apt
+        self.saved_apt = l3.open_apt
 
     def tearDown(self):
-        l3.Apt = self.saved_apt
+        l3.open_apt = self.saved_apt
         self.tmp.cleanup()
 
     def fetch(self, pins):
@@ -300,7 +302,7 @@ class FetchTest(unittest.TestCase):
 
             def __getattr__(self, name):
                 raise AssertionError("apt used (%s) although every .deb is cached" % name)
-        l3.Apt = NoApt
+        l3.open_apt = NoApt
         pins = ["l2 %s arm64 7.2.13-1 %s" % (p, sha) for p, (_, sha) in sorted(debs.items())]
         used, _ = self.fetch(pins)
         self.assertEqual(sorted(f[1] for f in used), sorted(debs))
@@ -322,15 +324,134 @@ class FetchTest(unittest.TestCase):
         records = [{"Package": p, "Version": "6.12.130-1", "Architecture": "arm64",
                     "SHA256": sha, "Depends": deps if p.startswith("linux-image-") else ""}
                    for p, (_, sha) in debs.items()]
-        l3.Apt = lambda _: FakeApt(records, {(p, "6.12.130-1"): path
-                                             for p, (path, _) in debs.items()})
+        l3.open_apt = lambda _: FakeApt(records, {(p, "6.12.130-1"): path
+                                                  for p, (path, _) in debs.items()})
         alt = r"linux-image-6\.12\.[0-9]+\+deb13(\.[0-9]+)?-cloud-arm64"
-        used, out = self.fetch(["l2 linux-image-%s arm64 6.12.117-1 %s %s" % (V612, "0" * 64, alt)])
+        used, out = self.fetch(["want l2 linux-image-%s! %s" % (V612, alt),
+                                "l2 linux-image-%s arm64 6.12.117-1 %s" % (V612, "0" * 64)])
         self.assertIn("has left the mirror: using linux-image-" + rel, out)
         self.assertEqual(sorted(f[1] for f in used), sorted(debs))
         image, got_rel, moddirs = l3.kernel_files(l3.kernel_roots(self.used_path(), "l2"))
         self.assertEqual(got_rel, rel)
         self.assertEqual(len(moddirs), 1)
+
+
+PINS = os.path.join(TOP, "configs", "three-level-packages.txt")
+
+
+def write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+class PinsTest(unittest.TestCase):
+    """The pins file is the one place of what the machine needs (its wants,
+    with the L2 kernel's ALT) and of the pins; conf.records reads it and the
+    used file."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+        self.saved_apt = l3.open_apt
+
+    def tearDown(self):
+        l3.open_apt = self.saved_apt
+        self.tmp.cleanup()
+
+    def test_the_pins_file(self):
+        wants, pins = l3.load_pins(PINS)
+        pinned = {f[1] for f in pins}
+        for role, pkg, _, _ in wants:
+            self.assertIn(pkg, pinned, "want %s %s has no pin" % (role, pkg))
+        kernels = [w for w in wants if l3.is_kernel_image(w[1])]
+        self.assertEqual(len(kernels), 1)
+        role, pkg, walk, alt = kernels[0]
+        self.assertEqual((role, walk), ("l2", False))
+        self.assertTrue(re.fullmatch(alt, pkg))
+        self.assertTrue(re.fullmatch(alt, "linux-image-6.12.130+deb13-cloud-arm64"))
+        self.assertTrue(re.fullmatch(alt, "linux-image-6.12.130+deb13.1-cloud-arm64"))
+        self.assertFalse(re.fullmatch(alt, "linux-image-" + V7))
+        self.assertTrue(all(len(f) == 5 for f in pins))
+
+    def test_bad_lines_are_named(self):
+        path = write(os.path.join(self.dir, "pins.txt"),
+                     "# c\nwant l1 a\nl1 a arm64 1\n")
+        with self.assertRaisesRegex(l3.conf.ConfError, "pins.txt:3: "):
+            l3.load_pins(path)
+        write(path, "want l1\n")
+        with self.assertRaisesRegex(l3.conf.ConfError, "pins.txt:1: "):
+            l3.load_pins(path)
+        used = write(os.path.join(self.dir, "used.txt"), "l1 a arm64 1 0\n")
+        with self.assertRaisesRegex(l3.conf.ConfError, "used.txt:1: "):
+            l3.read_used(used)
+
+    def test_resolve_rewrites_the_pins_after_the_wants(self):
+        records = [
+            {"Package": "prog", "Version": "2", "Architecture": "arm64", "SHA256": "p2",
+             "Depends": "libfoo1 (>= 1), debconf | debconf-2.0"},
+            {"Package": "libfoo1", "Version": "1.5", "Architecture": "arm64", "SHA256": "f",
+             "Pre-Depends": "libc6"},
+            {"Package": "libc6", "Version": "2.43", "Architecture": "arm64", "SHA256": "c"},
+            {"Package": "data", "Version": "3", "Architecture": "all", "SHA256": "d",
+             "Depends": "libbar1"},
+            {"Package": "linux-image-" + V7, "Version": "7.2.13-1", "Architecture": "arm64",
+             "SHA256": "i", "Depends": "linux-modules-%s (= 7.2.13-1), kmod" % V7},
+            {"Package": "linux-modules-" + V7, "Version": "7.2.13-1",
+             "Architecture": "arm64", "SHA256": "m"},
+        ]
+        l3.open_apt = lambda _: FakeApt(records, {})
+        head = ("# the header\nwant l1 prog\n# between\nwant l1 data!\n"
+                "want l2 libc6\nwant l2 linux-image-%s! linux-image-7.*\n" % V7)
+        path = write(os.path.join(self.dir, "pins.txt"),
+                     head + "# not walked: old\nl1 prog arm64 1 p1\n")
+        with contextlib.redirect_stderr(io.StringIO()):
+            l3.cmd_resolve(argparse.Namespace(apt=self.dir, pins=path))
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        self.assertEqual(text, head + "\n".join([
+            "# not walked (maintainer scripts, other programs): debconf",
+            "l1 prog arm64 2 p2",
+            "l1 data all 3 d",
+            "l1+l2 libc6 arm64 2.43 c",
+            "l2 linux-image-%s arm64 7.2.13-1 i" % V7,
+            "l2 linux-modules-%s arm64 7.2.13-1 m" % V7,
+            "l1 libfoo1 arm64 1.5 f"]) + "\n")
+        wants, pins = l3.load_pins(path)
+        self.assertEqual(wants[3], ("l2", "linux-image-" + V7, False, "linux-image-7.*"))
+        self.assertEqual(len(pins), 6)
+
+    def test_a_want_without_pin_is_refused(self):
+        path = write(os.path.join(self.dir, "pins.txt"), "want l1 prog\nwant l1 other\n"
+                     "l1 prog arm64 1 %s\n" % ("0" * 64))
+        args = argparse.Namespace(apt=self.dir, cache=self.dir, pins=path,
+                                  used=os.path.join(self.dir, "used.txt"))
+        with self.assertRaisesRegex(SystemExit, "no pin for other: run"):
+            l3.cmd_fetch(args)
+
+    def test_unpacked(self):
+        used = write(os.path.join(self.dir, "used.txt"),
+                     "# ROLE PACKAGE ARCH VERSION SHA256 UNPACKED\n"
+                     "l1+l2 busybox-static arm64 1 0 /r/busybox\n"
+                     "l1 qemu-efi-aarch64 all 2 0 /r/efi\n"
+                     "l2 linux-image-%s arm64 3 0 /r/kernel\n" % V612)
+
+        def run(*args):
+            return subprocess.run(["python3", SCRIPT, "unpacked", "--used"] + list(args),
+                                  capture_output=True, text=True, check=False)
+        p = run(used, "qemu-efi-aarch64")
+        self.assertEqual((p.returncode, p.stdout), (0, "/r/efi\n"))
+        p = run(used, r"linux-image-6\.12\..*")
+        self.assertEqual((p.returncode, p.stdout), (0, "/r/kernel\n"))
+        p = run(used, "busybox")     # a whole name, not a part of one
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("ERROR: no package busybox in " + used, p.stderr)
+        p = run(os.path.join(self.dir, "none.txt"), "busybox-static")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("ERROR: no %s" % os.path.join(self.dir, "none.txt"), p.stderr)
+        self.assertEqual(l3.used_package(used, "busybox-static")[0], "l1+l2")
+        self.assertEqual([f[1] for f in l3.read_used(used, "l2")],
+                         ["busybox-static", "linux-image-" + V612])
 
 
 if __name__ == "__main__":
