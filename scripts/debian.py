@@ -56,22 +56,26 @@ def say(msg):
     print('==> ' + msg, file=sys.stderr, flush=True)
 
 
-def sources(suites, mirror=MIRROR):
-    """sources.list for SUITES ('+' between two: bookworm, trixie: a stable
-    release's four suites; unstable)."""
+def suites_of(spec):
+    """The suites of SPEC, Debian releases with '+' between two: bookworm,
+    trixie (a stable release's four suites), unstable."""
     out = []
-    for r in suites.split('+'):
+    for r in spec.split('+'):
         if r in RELEASES:
-            out += ['%s/debian %s' % (mirror, r),
-                    '%s/debian %s-updates' % (mirror, r),
-                    '%s/debian-security %s-security' % (mirror, r),
-                    '%s/debian %s-backports' % (mirror, r)]
+            out += [r, r + '-updates', r + '-security', r + '-backports']
         elif r == 'unstable':
-            out.append('%s/debian unstable' % mirror)
+            out.append(r)
         else:
-            raise AptError('DEBPKG_SUITE=%s: bookworm, trixie or unstable '
-                           "('+' between two)" % suites)
-    return ''.join('deb [signed-by=%s] %s main\n' % (KEYRING, s) for s in out)
+            raise AptError("DEBPKG_SUITE=%s: bookworm, trixie or unstable ('+' between two)"
+                           % spec)
+    return out
+
+
+def sources(suites, mirror=MIRROR):
+    """sources.list for SUITES (suite names: bookworm, trixie-security...)."""
+    return ''.join('deb [signed-by=%s] %s/%s %s main\n'
+                   % (KEYRING, mirror, 'debian-security' if s.endswith('-security') else 'debian', s)
+                   for s in suites)
 
 
 # Debian's version order (deb-version(7)), as dpkg --compare-versions
@@ -151,12 +155,13 @@ def parse_block(block, suite):
 
 
 class Apt:
-    """A private apt configuration under TOP for the releases SUITES (see
-    sources()) and one architecture ARCH (its Packages index holds ARCH's
-    and "all" packages)."""
+    """A private apt configuration under TOP for the suites SUITES and one
+    architecture ARCH (its Packages index holds ARCH's and "all" packages).
+    LABEL names the suites in messages (default: SUITES joined by '+')."""
 
-    def __init__(self, top, suites, arch, mirror=None):
-        self.top, self.suites, self.arch = top, suites, arch
+    def __init__(self, top, suites, arch, mirror=None, label=None):
+        self.top, self.arch = top, arch
+        self.label = label or '+'.join(suites)
         mirror = mirror or os.environ.get('DEBPKG_MIRROR') or MIRROR
         for d in ('state/lists/partial', 'cache/archives/partial', 'etc'):
             os.makedirs(os.path.join(top, d), exist_ok=True)
@@ -191,7 +196,8 @@ class Apt:
                               stdout=sys.stderr).returncode == 0
 
     def lists(self):
-        """(path, suite) of each Packages index of ARCH, in sources order."""
+        """(path, suite) of each Packages index of ARCH of the sources'
+        suites, in their order."""
         d = os.path.join(self.top, 'state/lists')
         order = {}
         for line in self.sources.splitlines():
@@ -200,8 +206,8 @@ class Apt:
         for n in os.listdir(d):
             m = re.search(r'_dists_([^_]+)_.*_binary-%s_Packages(\.(lz4|xz|gz|bz2|zst))?$'
                           % re.escape(self.arch), n)
-            if m:
-                out.append((order.get(m.group(1), len(order)), n, m.group(1)))
+            if m and m.group(1) in order:
+                out.append((order[m.group(1)], n, m.group(1)))
         return [(os.path.join(d, n), suite) for _, n, suite in sorted(out)]
 
     def update(self):
@@ -213,7 +219,7 @@ class Apt:
         # network) is only a "W:", and the lists would silently be old ones.
         if not self.apt_get('update', '--error-on=any'):
             raise AptError('apt-get update (private, %s, %s) failed'
-                           % (self.arch, self.suites))
+                           % (self.arch, self.label))
         with open(self.stamp, 'w') as f:
             f.write(self.sources)
         self.updated = True
@@ -239,13 +245,18 @@ class Apt:
         if not self.lists():
             self.update()
         for path, suite in self.lists():
-            text = subprocess.run(['/usr/lib/apt/apt-helper', 'cat-file', path],
-                                  capture_output=True, text=True, check=True).stdout
+            data = b'\n' + subprocess.run(['/usr/lib/apt/apt-helper', 'cat-file', path],
+                                           capture_output=True, check=True).stdout
             if name is None:
-                blocks = text.split('\n\n')
+                blocks = data.decode(errors='replace').split('\n\n')
             else:
-                blocks = [text[m.start():text.find('\n\n', m.start())] for m in
-                          re.finditer(r'^Package: %s$' % re.escape(name), text, re.M)]
+                # a search of the bytes: much faster than decoding them all
+                blocks, key, at = [], ('\nPackage: %s\n' % name).encode(), 0
+                while (at := data.find(key, at)) >= 0:
+                    end = data.find(b'\n\n', at + 1)
+                    block = data[at + 1:end if end >= 0 else len(data)]
+                    blocks.append(block.decode(errors='replace'))
+                    at += len(key)
             for block in blocks:
                 rec = parse_block(block, suite)
                 if 'Package' in rec and (name is None or rec['Package'] == name):
@@ -285,7 +296,7 @@ class Apt:
         """NAME's records, newest first; AptError if there is none."""
         recs = list(self.records(name))
         if not recs:
-            raise AptError('%s (%s) is not served by Debian %s' % (name, self.arch, self.suites))
+            raise AptError('%s (%s) is not served by Debian %s' % (name, self.arch, self.label))
         return recs
 
     def fetch(self, name, want, dest, sha=None):
@@ -326,9 +337,9 @@ def cli_apt(arch):
     cache = os.environ.get('WB_CACHE')
     if not cache:
         raise AptError('no WB_CACHE (scripts/lib.sh sets it)')
-    suite = os.environ.get('DEBPKG_SUITE', '')
-    top = os.path.join(cache, 'apt-' + arch + ('-' + suite if suite else ''))
-    apt = Apt(top, suite or 'bookworm', arch)
+    spec = os.environ.get('DEBPKG_SUITE', '')
+    top = os.path.join(cache, 'apt-' + arch + ('-' + spec if spec else ''))
+    apt = Apt(top, suites_of(spec or 'bookworm'), arch, label=spec or 'bookworm')
     apt.refresh()
     return apt
 

@@ -45,9 +45,8 @@ import conf  # noqa: E402
 import debian  # noqa: E402
 from debian import deb_name, say, sha256  # noqa: E402
 
-# The Debian suites the three-level machine's packages come from (see
-# debian.sources)
-SUITES = 'unstable+trixie'
+# The Debian suites the three-level machine's packages come from
+SUITES = ('unstable', 'trixie', 'trixie-security')
 
 # Depends that are walked: shared libraries only. Whatever else a package
 # depends on (debconf, adduser, systemd, init-system-helpers, python3...)
@@ -230,7 +229,9 @@ def cmd_resolve(args):
     wants, _ = load_pins(args.pins)
     if not wants:
         sys.exit('ERROR: %s: no want records' % args.pins)
-    lines, skipped = resolve(open_apt(args.apt), wants)
+    apt = open_apt(args.apt)
+    apt.refresh()       # the mirror's newest: lists at most a day old
+    lines, skipped = resolve(apt, wants)
     with open(args.pins, encoding='utf-8') as f:
         text = f.read().splitlines()
     last = max(i for i, t in enumerate(text) if t.split()[:1] == ['want'])

@@ -33,7 +33,8 @@ def record(pkg, version, arch="arm64", sha="0" * 64, depends=None):
 def fake_apt(top, suites, lists, arch="arm64", fresh=True):
     """An Apt under TOP whose Packages indexes are LISTS ({suite: [record
     text]}) and whose stamp is fresh (or a week old)."""
-    apt = debian.Apt(top, suites, arch, mirror="http://deb.debian.org")
+    apt = debian.Apt(top, debian.suites_of(suites), arch, mirror="http://deb.debian.org",
+                     label=suites)
     for suite, recs in lists.items():
         sec = "-security" if suite.endswith("-security") else ""
         with open(os.path.join(top, LISTS % (sec, suite, arch)), "w", encoding="utf-8") as f:
@@ -78,15 +79,19 @@ class VersionTest(unittest.TestCase):
 
 class SourcesTest(unittest.TestCase):
     def test_suites(self):
-        text = debian.sources("bookworm+unstable", "http://m")
+        text = debian.sources(debian.suites_of("bookworm+unstable"), "http://m")
         self.assertEqual([line.split()[2:4] for line in text.splitlines()], [
             ["http://m/debian", "bookworm"], ["http://m/debian", "bookworm-updates"],
             ["http://m/debian-security", "bookworm-security"],
             ["http://m/debian", "bookworm-backports"], ["http://m/debian", "unstable"]])
+        # the three-level machine's own suites
+        self.assertEqual(debian.sources(["unstable", "trixie-security"], "http://m").split("\n")[1],
+                         "deb [signed-by=%s] http://m/debian-security trixie-security main"
+                         % debian.KEYRING)
         self.assertTrue(all(line.startswith("deb [signed-by=%s] " % debian.KEYRING)
                             and line.endswith(" main") for line in text.splitlines()))
         with self.assertRaisesRegex(debian.AptError, "DEBPKG_SUITE=sid: bookworm, trixie"):
-            debian.sources("sid")
+            debian.suites_of("sid")
 
 
 class AptTest(unittest.TestCase):
@@ -167,7 +172,8 @@ class AptTest(unittest.TestCase):
                          r"bookworm\+trixie\) failed: using the package lists of %s \d\d:\d\d\n"
                          % day)
         # lists of another mirror: no lists at all
-        other = debian.Apt(self.top, "bookworm+trixie", "arm64", mirror="http://other")
+        other = debian.Apt(self.top, debian.suites_of("bookworm+trixie"), "arm64",
+                           mirror="http://other", label="bookworm+trixie")
         other.apt_get = self.no_apt_get
         with self.assertRaisesRegex(debian.AptError, "apt-get update .* failed$"):
             with contextlib.redirect_stderr(io.StringIO()):

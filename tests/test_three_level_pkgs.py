@@ -248,6 +248,9 @@ class FakeApt:
     def update(self):
         pass
 
+    def refresh(self):
+        pass
+
     def record(self, pkg, arch, version):
         return next((r for r in self.records if r["Package"] == pkg
                      and r["Version"] == version), None)
