@@ -348,12 +348,21 @@ static int event(const char *msg, size_t n)
 static void command(const char *cmd)
 {
 	const char *msg, *end, *e, *ee;
-	char cls[256], desc[4096];
+	char cls[256], desc[4096], *line;
 	size_t n;
 
 	print_msg("send", cmd, strlen(cmd));
-	send_all(cmd, strlen(cmd));
-	send_all("\n", 1);
+	/*
+	 * One write with its newline: QEMU acts on a whole object at once, and
+	 * after "quit" it may close the socket before a second write.
+	 */
+	line = malloc(strlen(cmd) + 2);
+	if (!line)
+		fail("op=send error=out-of-memory");
+	strcpy(line, cmd);
+	strcat(line, "\n");
+	send_all(line, strlen(line));
+	free(line);
 	for (;;) {
 		next_msg(&msg, &n, "reply");
 		if (!event(msg, n))
