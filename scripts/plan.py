@@ -11,6 +11,7 @@ As a library: load() gives a Plan. As a command, for the shell scripts:
   plan.py programs VARIANT PROG,... the programs with their deadlines,
                                     PROG[:ARG...]@SECONDS,...
   plan.py check                     the boots make check runs, one a line
+  plan.py boot-overhead             seconds a boot needs besides its programs
   plan.py boots                     every boot's name, one a line
   plan.py three-level               the three-level runs make check makes:
                                     NAME VARIANT RUNS LIMIT, one a line
@@ -57,6 +58,7 @@ class Plan:
         self.boots = {}
         self.roles = {}
         self.check = []
+        self.boot_overhead = 0
         self.kunit = set()
         self.deadlines = []
         self.skips = []
@@ -128,6 +130,8 @@ def load(path=CONF):
                 name, machine, variant, limit, progs = args
                 plan.boots[name] = Boot(name, machine, variant, int(limit),
                                         [p for p in progs.split(",") if p not in ("", "-")])
+            elif kind == "boot-overhead":
+                plan.boot_overhead = int(args[0])
             elif kind == "check":
                 plan.check = args
             elif kind == "kunit":
@@ -171,6 +175,8 @@ def main(argv):
         print(b.machine, b.variant, b.limit, ",".join(b.programs))
     elif argv[:1] == ["programs"] and len(argv) == 3:
         print(",".join(plan.programs(argv[1], [p for p in argv[2].split(",") if p])))
+    elif argv == ["boot-overhead"]:
+        print(plan.boot_overhead)
     elif argv == ["check"]:
         print("\n".join(plan.check))
     elif argv == ["boots"]:

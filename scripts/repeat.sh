@@ -9,7 +9,8 @@
 # FIXTURE[.VARIANT].TEST (run with -r) or a test's name alone (-t);
 # arguments that start with '-' are passed as they are (e.g.
 # iommufd_nested_dma:-f:nested_dma). The guest's wall-clock limit is the sum
-# of the programs' deadlines (configs/plan.conf) plus boot.
+# of the programs' deadlines (configs/plan.conf), N times, plus its
+# boot-overhead.
 #   repeat.sh --dry-run: check the arguments, print what would run, exit.
 # Logs and results: build/runs/repeat/.
 set -euo pipefail
@@ -51,7 +52,7 @@ done
 # the list once: /init runs it N times (wb.repeat)
 list=
 for s in "${specs[@]}"; do list+=${list:+,}$s; done
-limit=120
+limit=$(plan boot-overhead)
 for s in "${specs[@]}"; do
 	d=$(plan programs "$variant" "$s")
 	[[ $d == *@* ]] || die "no deadline for $s on the $variant kernel in configs/plan.conf"
