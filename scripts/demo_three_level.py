@@ -22,12 +22,28 @@ CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 
 
 def load_conf(path):
-    groups = []
+    """([(GLOB, WORDS)] of the check lines, [(GLOB, WORDS)] of the story
+    lines)."""
+    groups, stories = [], []
     for r in wbconf.records(path):
-        if r.kind != "check" or len(r.args) < 2:
-            raise r.error("not check GLOB WORDS")
-        groups.append((r.args[0], r.rest.split(None, 1)[1]))
-    return groups
+        if r.kind not in ("check", "story") or len(r.args) < 2:
+            raise r.error("not check|story GLOB WORDS")
+        (groups if r.kind == "check" else stories).append((r.args[0], r.rest.split(None, 1)[1]))
+    return groups, stories
+
+
+def tell_stories(results, stories):
+    """One sentence per story line whose results exist: its WORDS if every
+    one of them passed (or was an expected skip), else what failed."""
+    for glob, words in stories:
+        mine = [(v, n) for v, n, _ in results if fnmatch.fnmatchcase(n, glob)]
+        if not mine:
+            continue
+        bad = [n for v, n in mine if v not in ("PASS", "SKIP")]
+        if bad:
+            print(f"  - FAILED ({len(bad)} of {len(mine)} checks, e.g. {bad[0]}): {words}")
+        else:
+            print(f"  - {words} ({len(mine)} checks).")
 
 
 def parse_results(path):
@@ -66,7 +82,7 @@ def main():
     a = ap.parse_args()
 
     results = parse_results(a.results)
-    groups = load_conf(a.conf)
+    groups, stories = load_conf(a.conf)
     print("Three levels: a real VMM and a stock guest on this kernel")
     if not results:
         print(f"Verdict: FAILED: the three-level machine gave no result ({a.results}).")
@@ -76,7 +92,7 @@ def main():
     l2k = next((field(results, n, "kernel") for _, n, _ in results if n.endswith(".l2-boot")), None)
     qemu11 = package(a.used, "qemu-system-arm")
     print(f"  L0: {a.l0_qemu} on this machine (TCG): arm64 virt at EL2 with an SMMUv3, "
-          "an NVMe disk and an edu DMA device")
+          "two NVMe disks and two edu DMA devices")
     print(f"  L1: {'kernel ' + l1k if l1k else 'the kernel (it did not report a version)'} "
           f"(this series) with KVM, running Debian's {qemu11 or 'QEMU (package unknown)'}, unmodified")
     print(f"  L2: {'Debian kernel ' + l2k if l2k else 'Debian kernel (it did not boot)'}, "
@@ -94,6 +110,11 @@ def main():
             tag = {"PASS": "passed", "SKIP": "skipped"}.get(verdict, "FAILED")
             print(f"  [{tag}] {name}" + (f": {why}" if why else ""))
     print()
+
+    if stories:
+        print("A host's life for its guests, in short:")
+        tell_stories(results, stories)
+        print()
 
     failed = [(n, w) for v, n, w in results if v == "FAIL"]
     passed = sum(v == "PASS" for v, _, _ in results)

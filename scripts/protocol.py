@@ -445,6 +445,31 @@ L2_KLOG_QUOTE = re.compile(r"l2: (?:klog|edu kernel-says) ")
 MARKS = [
     (re.compile(r"^l1: run name=(\S+)"), "run:{}", True),
     (re.compile(r"^l1: run-end name=(\S+)"), "run:{}", False),
+    # one VM of a run, from its start until L1 saw QEMU exit
+    (re.compile(r"^l1: vm name=(\S+) start"), "vm:{}", True),
+    (re.compile(r"^l1: qemu run=(\S+) rc="), "vm:{}", False),
+    # the two run: its first VM alone (until the second starts), the
+    # second alone (after the first has exited)
+    (re.compile(r"^l1: vm name=(two)-a start"), "alone:{}-a", True),
+    (re.compile(r"^l1: vm name=(two)-b start"), "alone:{}-a", False),
+    (re.compile(r"^l1: vm-end name=(two)-a"), "alone:{}-b", True),
+    (re.compile(r"^l1: vm-end name=(two)-b"), "alone:{}-b", False),
+    # the life run's stretches: each boot, the NVMe unplugged, plugged back
+    (re.compile(r"^l1: vm name=(life)\S* start"), "{}:boot0", True),
+    (re.compile(r"^l1: (life) op=guest-reboot"), "{}:boot0", False),
+    (re.compile(r"^l1: (life) op=guest-reboot"), "{}:boot1", True),
+    (re.compile(r"^l1: (life) op=system_reset"), "{}:boot1", False),
+    (re.compile(r"^l1: (life) op=system_reset"), "{}:boot2", True),
+    (re.compile(r"^l1: (life) op=device_del"), "{}:boot2", False),
+    (re.compile(r"^l1: (life) unplugged "), "{}:unplugged", True),
+    (re.compile(r"^l1: (life) op=device_add"), "{}:unplugged", False),
+    (re.compile(r"^l1: (life) op=device_add"), "{}:replugged", True),
+    (re.compile(r"^l1: qemu run=(life)\S* rc="), "{}:boot1", False),
+    (re.compile(r"^l1: qemu run=(life)\S* rc="), "{}:boot2", False),
+    (re.compile(r"^l1: qemu run=(life)\S* rc="), "{}:replugged", False),
+    # the crash run after QEMU was killed
+    (re.compile(r"^l1: (crash) killed"), "after-kill:{}", True),
+    (re.compile(r"^l1: run-end name=(crash)"), "after-kill:{}", False),
     (re.compile(r"^l1: teardown-dma run=(\S+) start"), "teardown:{}", True),
     (re.compile(r"^l1: teardown-dma run=(\S+) end"), "teardown:{}", False),
 ]
@@ -456,14 +481,15 @@ def kv(line):
     return dict(KV_RE.findall(line))
 
 
-def l1_mark(text):
-    """(WINDOW, OPENS) for an L1 console line that marks a window of L0's
-    trace, or None."""
+def l1_marks(text):
+    """[(WINDOW, OPENS)...] for an L1 console line that marks windows of
+    L0's trace (one line may open or close several), or []."""
+    out = []
     for rx, name, opens in MARKS:
         m = rx.match(text)
         if m:
-            return name.format(m.group(1)), opens
-    return None
+            out.append((name.format(m.group(1)), opens))
+    return out
 
 
 class Pl011:

@@ -41,13 +41,13 @@ unpacked() {
 
 build_progs() {
 	local p
-	for p in l3_disk l3_edu; do
+	for p in l3_disk l3_edu qmp; do
 		"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
 			-o "$L3/$p" "$TOP/guest/three-level/$p.c"
 	done
 	# the host seeds and checks the disk image with the same pattern code
 	gcc -O2 -Wall -Wextra -Werror -o "$L3/l3_disk-host" "$TOP/guest/three-level/l3_disk.c"
-	say "L2 programs: $L3/l3_disk $L3/l3_edu; host: $L3/l3_disk-host"
+	say "L2 programs: $L3/l3_disk $L3/l3_edu; L1's QMP client: $L3/qmp; host: $L3/l3_disk-host"
 }
 
 # The modules L2 loads (Debian builds VFIO as modules; NVMe, SMMUv3 and the
@@ -98,7 +98,7 @@ build_l1_initramfs() {
 	strace=$(unpacked strace)/usr/bin/strace
 	busybox=$(unpacked busybox-static)/usr/bin/busybox
 	efi=$(unpacked qemu-efi-aarch64)/usr/share/qemu-efi-aarch64/QEMU_EFI.fd
-	for f in "$qemu" "$strace" "$busybox" "$efi" "$L3/l2-Image" "$L3/l2-initramfs.cpio" "$L3/l3_edu"; do
+	for f in "$qemu" "$strace" "$busybox" "$efi" "$L3/l2-Image" "$L3/l2-initramfs.cpio" "$L3/l3_edu" "$L3/qmp"; do
 		[ -r "$f" ] || die "missing $f (run three-level-fetch.sh, then three-level-build.sh progs and l2-initramfs)"
 	done
 	list=$L3/l1-initramfs.list
@@ -119,6 +119,7 @@ build_l1_initramfs() {
 		echo "file /l3-common.sh $TOP/guest/three-level/common.sh 0644"
 		echo "file /bin/busybox $busybox 0755"
 		echo "file /bin/l3_edu $L3/l3_edu 0755"
+		echo "file /bin/qmp $L3/qmp 0755"
 		echo "file /usr/bin/qemu-system-aarch64 $qemu 0755"
 		echo "file /usr/bin/strace $strace 0755"
 		echo "file /usr/share/qemu-efi-aarch64/QEMU_EFI.fd $efi 0644"

@@ -2,8 +2,9 @@
 # QEMU options hold commas (-M virt,gic-version=3,...), not array separators.
 # shellcheck disable=SC2054
 # Boot the three-level machine once and parse what it did:
-#   L0  this x86 machine's QEMU 10 (TCG): virt at EL2, nested SMMUv3, an
-#       emulated NVMe disk (a raw image here) and an edu device
+#   L0  this x86 machine's QEMU 10 (TCG): virt at EL2, nested SMMUv3, two
+#       emulated NVMe disks (raw images here) and two edu devices (the
+#       second pair is the two run's second VM's)
 #   L1  the kernel under test with KVM (the test kernel, build/out/test; L1_OUT or
 #       L1_KSRC as for three-level-build.sh), running Debian's
 #       QEMU 11.1.3 from its initramfs, the NVMe and edu bound to vfio-pci
@@ -12,10 +13,11 @@
 #   three-level.sh [RUNS] [LIMIT]
 #   three-level.sh --direct [LIMIT]
 # RUNS: comma list of L2 runs made in this one L0 boot (see
-# guest/three-level/l1-init.sh: plain, legacy, accel, with -memfd or +strace);
+# guest/three-level/l1-init.sh: plain, legacy, accel, crash, life, two, with
+# -memfd, +strace, -lazy or -reboot);
 # LIMIT: wall-clock seconds for the whole L0 run; a machine still running
 # then is killed and counted as hung. Their defaults: configs/plan.conf's
-# three-level run "three-level" (plain,accel and 240 s).
+# three-level run "three-level".
 # --direct boots L2 (its kernel, initramfs and UEFI) on L0 itself, behind
 # L0's SMMUv3: the L2 half checked without L1, and the reference counts of
 # Debian's driver on one SMMU level.
@@ -26,7 +28,7 @@
 # L3_PROBE=1 (L1 lists QEMU 11.1.3's trace events and arm-smmuv3 properties).
 # Outputs (NAME: three-level, or three-level-direct), under the calling
 # command's build/runs/COMMAND/: logs/NAME-serial.log, NAME-trace.log,
-# NAME-cmdline.txt, NAME-disk.img; results/NAME.txt (one "PASS|FAIL|SKIP
+# NAME-cmdline.txt, NAME-disk.img, NAME-disk2.img; results/NAME.txt (one "PASS|FAIL|SKIP
 # name -- why" per line); logs/NAME-measured.txt (figures). The programs,
 # kernels and initramfs it boots are three-level-build.sh's, in
 # build/three-level/.
@@ -77,15 +79,20 @@ rm -f "$log" "$trace" "$res"
 	die "no machine '$machine' in configs/plan.conf"
 
 # The disk: one MIB-sized region per run (run k at k*MIB MiB, written by L2
-# with seed 0x5eed00+k), and a region the host seeds here for L2 to read
-# (HOST_MIB MiB at HOST_OFF MiB, seed HOST_SEED), after all of them.
-host_off=$((nruns * mib))
+# with seed 0x5eed00+k; the two run takes two), and a region the host
+# seeds here for L2 to read (HOST_MIB MiB at HOST_OFF MiB, seed HOST_SEED),
+# after all of them. The second disk (the two run's second VM's) holds one
+# region, at 0.
+nregions=$((nruns + $(tr , '\n' <<<"$runs" | grep -c '^two' || true)))
+host_off=$((nregions * mib))
 host_mib=4
 host_seed=0x4057
 size_mib=$((host_off + host_mib))
 [ -x "$L3/l3_disk-host" ] || die "no $L3/l3_disk-host: run 'three-level-build.sh progs'"
-rm -f "$disk"
+disk2=$RUNDIR/$name-disk2.img
+rm -f "$disk" "$disk2"
 truncate -s "${size_mib}M" "$disk"
+truncate -s "${mib}M" "$disk2"
 "$L3/l3_disk-host" write "$disk" "$host_off" "$host_mib" "$host_seed" >/dev/null
 
 # L0's view: every command its SMMU consumed, the VMID/ASID scope of each
@@ -128,6 +135,8 @@ l0=(qemu-system-aarch64 "${mach[@]}" -nodefaults -display none
 	-no-reboot -monitor none -serial "file:$log"
 	-drive "file=$disk,if=none,id=disk0,format=raw"
 	-device nvme,serial=l3disk0,drive=disk0 -device edu
+	-drive "file=$disk2,if=none,id=disk1,format=raw"
+	-device nvme,serial=l3disk1,drive=disk1 -device edu
 	-kernel "$image" -initrd "$initrd" -append "$append"
 	"${l0trace[@]}" -D "$trace")
 printf '%q ' "${l0[@]}" >"$LOGS/$name-cmdline.txt"
@@ -141,7 +150,7 @@ secs=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")
 say "L0: qemu exited with $rc after ${secs}s"
 
 python3 "$TOP/scripts/three_level_parse.py" --log "$log" --trace "$trace" \
-	--disk "$disk" --runs "$runs" --mib "$mib" --host-off-mib "$host_off" \
+	--disk "$disk" --disk2 "$disk2" --runs "$runs" --mib "$mib" --host-off-mib "$host_off" \
 	--host-mib "$host_mib" --host-seed "$host_seed" --qemu-rc "$rc" \
 	--wall "$secs" --limit "$limit" --initrd "$initrd" \
 	--disk-tool "$L3/l3_disk-host" "${dflag[@]}" --prefix "$name" \

@@ -65,6 +65,20 @@ class TestDemoL3(unittest.TestCase):
         self.assertIn("Verdict (three levels): FAILED: 1 failure(s)", out)
         self.assertNotIn("none failed", out)
 
+    def test_stories_from_results(self):
+        # a story is told only from its own results: as it is when they
+        # passed, as a failure when one did not, not at all without any
+        life = ("PASS three-level:life.reboot -- boot 1 came up\n"
+                "PASS three-level:life.unplug -- DEVICE_DELETED events: 1\n")
+        rc, out = self.run_demo(GOOD + life)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("  - the guest rebooted itself", out)
+        self.assertIn("(2 checks).", out)
+        self.assertNotIn("killed (kill -9)", out)
+        rc, out = self.run_demo(GOOD + life.replace("PASS three-level:life.unplug", "FAIL three-level:life.unplug"))
+        self.assertEqual(rc, 1, out)
+        self.assertIn("  - FAILED (1 of 2 checks, e.g. life.unplug): the guest rebooted itself", out)
+
     def test_only_results_are_read(self):
         rc, out = self.run_demo("INFO a note\nNA three-level:accel.nothing -- no device\n" + GOOD)
         self.assertEqual(rc, 0, out)

@@ -194,10 +194,12 @@ class ThreeLevel(unittest.TestCase):
         con = protocol.Pl011()
         lines = [con.write(f"addr 0x000 value 0x{ord(c):08x} reg DR") for c in "l1: run name=accel\n"]
         self.assertEqual(lines[-1], "l1: run name=accel")
-        self.assertEqual(protocol.l1_mark(lines[-1]), ("run:accel", True))
-        self.assertEqual(protocol.l1_mark("l1: teardown-dma run=accel end x=1"),
-                         ("teardown:accel", False))
-        self.assertIsNone(protocol.l1_mark("l1: after run=accel"))
+        self.assertEqual(protocol.l1_marks(lines[-1]), [("run:accel", True)])
+        self.assertEqual(protocol.l1_marks("l1: teardown-dma run=accel end x=1"),
+                         [("teardown:accel", False)])
+        self.assertEqual(protocol.l1_marks("l1: after run=accel"), [])
+        self.assertEqual(protocol.l1_marks("l1: vm name=two-b start uptime=9"),
+                         [("vm:two-b", True), ("alone:two-a", False)])
 
 
 if __name__ == "__main__":

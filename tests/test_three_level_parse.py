@@ -32,6 +32,7 @@ l1: edu smmu_events=10
 
 RUN = """\
 l1: run name={run} index={k} mode={mode} uptime=10.27
+l1: cmdline run={run} | qemu-system-aarch64 -device vfio-pci,host=0000:00:01.0 -append "console=ttyAMA0 iommu.strict=1 l3.run={run} l3.off={off} l3.seed=0x5eed0{k} l3.edu={edu_on}"
 l1: qemu run={run} rc=0 seconds=40 limit=100
 L2[{run}]| UEFI firmware
 L2[{run}]| \x1b[2Jl2: boot run={run} kernel=6.12.117+deb13-cloud-arm64 uptime=11.69 cpus=1
@@ -52,6 +53,7 @@ CMDS = """l1: guest-cmd run={run} phase=boot opcode=SMMU_CMD_TLBI_NSNH_ALL count
 l1: guest-cmd run={run} phase=boot opcode=SMMU_CMD_CFGI_STE count=2
 l1: guest-cmd run={run} phase=boot opcode=SMMU_CMD_CFGI_CD count=1
 l1: guest-cmd run={run} phase=workload opcode=SMMU_CMD_TLBI_NH_VA count={nh_va}
+l1: guest-cmd run={run} phase=after opcode=SMMU_CMD_TLBI_NH_ASID count=1
 l1: guest-cmd run={run} phase=workload opcode=SMMU_CMD_SYNC count={nh_va}
 l1: guest-inv run={run} phase=boot calls=2 entries=2 done=2 rc=0
 l1: guest-inv run={run} phase=workload calls={nh_va} entries={nh_va} done={nh_va} rc=0
@@ -99,6 +101,9 @@ smmu_ptw_page_pte stage=3 level=3 iova=0xfffff000 base@=0x1000 pte@=0x1008 pte=0
 smmu_ptw_block_pte stage=2 level=2 base@=0x2000 pte@=0x2008 pte=0x4b000401 iova=0x{ipa:x} block address = 0x4b000000 block size = 2 MiB
 smmuv3_translate_success smmuv3-iommu-memory-region-8-1 sid=0x8 iova=0xfffff000 translated=0x4b000000 perm=0x3 stage=3
 smmuv3_record_event SMMU_EVT_F_TRANSLATION sid=0x10
+smmuv3_cmdq_opcode <--- SMMU_CMD_TLBI_NH_ASID
+smmu_iotlb_inv_asid_vmid IOTLB invalidate asid=3 vmid={vmid}
+smmuv3_cmdq_opcode <--- SMMU_CMD_SYNC
 {inval}{accel_end}{teardown_start}{leak}smmuv3_record_event SMMU_EVT_F_TRANSLATION sid=0x10
 {teardown_end}"""
 
@@ -109,13 +114,20 @@ smmuv3_cmdq_opcode <--- SMMU_CMD_SYNC
 """
 
 
+def disk_tool(d):
+    """guest/three-level/l3_disk.c built for this host in directory D (the
+    image's writer and checker); its path."""
+    tool = os.path.join(d, "l3_disk-host")
+    subprocess.run(["gcc", "-O2", "-o", tool,
+                    os.path.join(TOP, "guest", "three-level", "l3_disk.c")], check=True)
+    return tool
+
+
 class L3ParseTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
-        cls.tool = os.path.join(cls.tmp.name, "l3_disk-host")
-        subprocess.run(["gcc", "-O2", "-o", cls.tool,
-                        os.path.join(TOP, "guest", "three-level", "l3_disk.c")], check=True)
+        cls.tool = disk_tool(cls.tmp.name)
 
     def run_parse(self, bad=0, l1_extra="", ipa=0x5a000000, l0_inval=3,
                   nh_va=3, rc=0, write_image=True, vmid=1, nsnh=False, leak=False,
@@ -138,6 +150,7 @@ class L3ParseTest(unittest.TestCase):
                               group="none" if plain else "0",
                               domain="none" if plain else "DMA",
                               host_off=2 * MIB, off=k * MIB, bytes=MIB << 20,
+                              edu_on=0 if plain else 1,
                               bad=bad if run == "accel" else 0,
                               wr=80.0 if plain else 40.0, rd=100.0 if plain else 25.0,
                               edu="" if plain else (edu or EDU).format(run=run),
@@ -235,7 +248,18 @@ class L3ParseTest(unittest.TestCase):
                                          delete=False) as f:
             f.write("machine nested 12 -M virt\nboot x nested test 60 -\n")
         f = self.fails(self.run_parse(edu=EDU_RMR, plan=f.name))
-        self.assertEqual(f, ["three-level:accel.edu.dma"])
+        # ...and a command L2's driver never sent is "not exercised", a
+        # skip that must be expected too, never a check left out
+        self.assertEqual(f, ["three-level:accel.edu.dma", "three-level:accel.commands.TLBI_NH_VAA"])
+
+    def test_command_not_exercised(self):
+        # a guest that sends no TLBI_NH_VA (a strict guest must) fails
+        # that check by name, even though nothing reached L0 either
+        lines = self.run_parse(nh_va=0, l0_inval=0)
+        self.assertIn("FAIL three-level:accel.commands.TLBI_NH_VA -- not exercised: L2's driver "
+                      "queued no TLBI_NH_VA (every run must)", lines)
+        self.assertTrue(any(ln.startswith("SKIP three-level:accel.commands.TLBI_NH_VAA -- not exercised")
+                            for ln in lines), lines)
 
     def test_hang_fails(self):
         self.assertIn("three-level:l0.exit", self.fails(self.run_parse(rc=124)))

@@ -4,15 +4,16 @@
 # initramfs as /l3-common.sh and sourced there. LEVEL (l1 or l2) prefixes
 # what they print.
 
-# arg NAME DEFAULT: the kernel parameter NAME=..., or DEFAULT
+# arg NAME DEFAULT: the kernel parameter NAME=... (the last one, as the
+# kernel's own parameters: a later word overrides), or DEFAULT
 arg() {
-	local a
+	local a v=$2
 	# the command line's words (no parameter here holds a space)
 	# shellcheck disable=SC2013
 	for a in $(cat /proc/cmdline); do
-		case "$a" in "$1="*) echo "${a#*=}"; return ;; esac
+		case "$a" in "$1="*) v=${a#*=} ;; esac
 	done
-	echo "$2"
+	echo "$v"
 }
 
 # Seconds since boot, from the kernel's clock (up: with hundredths; secs:
@@ -27,14 +28,20 @@ finish() {
 	poweroff -f
 }
 
-# find_pci VENDOR:DEVICE | class=CLASS: the first PCI device that matches
-# (its address), never by a fixed address.
-find_pci() {
+# find_pci_all VENDOR:DEVICE | class=CLASS: every PCI device that matches
+# (their addresses, one a line, in bus order), never by a fixed address.
+find_pci_all() {
 	local d
 	for d in /sys/bus/pci/devices/*; do
+		[ -e "$d/class" ] || continue
 		case "$1" in
-		class=*) [ "$(cat "$d/class")" = "${1#class=}" ] && { basename "$d"; return; } ;;
-		*) [ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ] && { basename "$d"; return; } ;;
+		class=*) [ "$(cat "$d/class")" = "${1#class=}" ] && basename "$d" ;;
+		*) [ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ] && basename "$d" ;;
 		esac
 	done
+}
+
+# find_pci VENDOR:DEVICE | class=CLASS: the first of them.
+find_pci() {
+	find_pci_all "$1" | head -n 1
 }

@@ -5,6 +5,8 @@
  * and checks the disk image with the same pattern.
  *
  *   l3_disk run DEVICE OFF_MIB MIB SEED HOST_OFF_MIB HOST_MIB HOST_SEED
+ *   l3_disk check DEVICE OFF_MIB MIB SEED   (L2: verify a region written
+ *                                            before, e.g. before a reboot)
  *   l3_disk write FILE OFF_MIB MIB SEED     (host: seed a region)
  *   l3_disk verify FILE OFF_MIB MIB SEED    (host: check a region)
  *
@@ -136,22 +138,24 @@ static int write_region(int fd, uint64_t off, uint64_t mib, uint64_t seed,
 int main(int argc, char **argv)
 {
 	uint64_t off, mib, seed, *buf;
-	int fd, rc = 0, run;
+	int fd, rc = 0, run, chk;
 
 	run = argc == 9 && !strcmp(argv[1], "run");
-	if (!run && !(argc == 6 && (!strcmp(argv[1], "write") ||
-				    !strcmp(argv[1], "verify")))) {
+	chk = argc == 6 && !strcmp(argv[1], "check");
+	if (!run && !chk && !(argc == 6 && (!strcmp(argv[1], "write") ||
+					    !strcmp(argv[1], "verify")))) {
 		fprintf(stderr, "usage: %s run DEVICE OFF_MIB MIB SEED HOST_OFF_MIB "
-			"HOST_MIB HOST_SEED\n       %s write|verify FILE OFF_MIB "
-			"MIB SEED\n", argv[0], argv[0]);
+			"HOST_MIB HOST_SEED\n       %s check DEVICE OFF_MIB MIB "
+			"SEED\n       %s write|verify FILE OFF_MIB MIB SEED\n",
+			argv[0], argv[0], argv[0]);
 		return 2;
 	}
-	if (!run)
+	if (!run && !chk)
 		prefix = "host";
 	off = strtoull(argv[3], NULL, 0);
 	mib = strtoull(argv[4], NULL, 0);
 	seed = strtoull(argv[5], NULL, 0);
-	fd = open(argv[2], O_RDWR | (run ? O_DIRECT : 0));
+	fd = open(argv[2], O_RDWR | (run || chk ? O_DIRECT : 0));
 	if (fd < 0) {
 		printf("%s: disk error op=open device=%s errno=%d\n", prefix,
 		       argv[2], errno);
@@ -165,6 +169,8 @@ int main(int argc, char **argv)
 		return write_region(fd, off, mib, seed, buf) ? 1 : 0;
 	if (!strcmp(argv[1], "verify"))
 		return verify(fd, "verify", off, mib, seed, buf) ? 1 : 0;
+	if (chk)
+		return verify(fd, "check", off, mib, seed, buf) ? 1 : 0;
 
 	if (strtoull(argv[7], NULL, 0))
 		rc |= verify(fd, "host-seeded", strtoull(argv[6], NULL, 0),
