@@ -6,6 +6,10 @@
 # machine's ratios (scripts/bench_three_level.py): L2's NVMe throughput behind QEMU
 # 11.1.3's accelerated vSMMUv3 against plain assignment, guest commands per
 # MiB, from one L0 boot (scripts/three-level.sh), appended to bench.txt.
+# Then (a real make bench) the same three-level runs with upstream Linux as
+# L1, interleaved with ours (scripts/bench-upstream.sh): bench-upstream.txt;
+# and the DMA API's own map/unmap benchmark, base against series
+# (scripts/bench-dma.sh): bench-dma.txt.
 #   bench.sh [--no-build] [--three-level MEASURED]
 #     --no-build: use the kernel and initramfs already built
 #     --three-level MEASURED: take the three-level figures of a run already made
@@ -58,6 +62,30 @@ if [ -s "$l3m" ] && python3 "$TOP/scripts/bench_three_level.py" "$l3m" "${L3_MIB
 else
 	echo "three levels: no figures (see $LOGS/three-level-build.log, $LOGS/three-level.log)" | tee -a "$out/bench.txt"
 	rc=1
+fi
+# Ours against upstream (make bench only, not make check's counts; takes a
+# kernel build the first time and 2 x BENCH_ROUNDS L0 boots; BENCH_UPSTREAM=0
+# leaves it out)
+if [ "$build" = 1 ] && [ "${BENCH_UPSTREAM:-1}" = 1 ]; then
+	echo >>"$out/bench.txt"
+	if "$TOP/scripts/bench-upstream.sh" >"$LOGS/bench-upstream.log" 2>&1; then
+		tee -a "$out/bench.txt" <"$out/bench-upstream.txt"
+	else
+		echo "ours/upstream: not measured (see $LOGS/bench-upstream.log)" | tee -a "$out/bench.txt"
+		rc=1
+	fi
+fi
+# No cost for hosts that do not nest: the DMA API's map/unmap benchmark on
+# the base and on the series (make bench only; two kernel builds the first
+# time and 2 x BENCH_ROUNDS boots; BENCH_DMA=0 leaves it out)
+if [ "$build" = 1 ] && [ "${BENCH_DMA:-1}" = 1 ]; then
+	echo >>"$out/bench.txt"
+	if "$TOP/scripts/bench-dma.sh" >"$LOGS/bench-dma.log" 2>&1; then
+		tee -a "$out/bench.txt" <"$out/bench-dma.txt"
+	else
+		echo "DMA API benchmark: not measured (see $LOGS/bench-dma.log)" | tee -a "$out/bench.txt"
+		rc=1
+	fi
 fi
 say "bench: $out/bench.txt, bench.csv, bench.png"
 exit "$rc"

@@ -3,7 +3,7 @@
 #   build.sh kernel [test|debug|16k|coverage]
 #                                  arm64 Image: allnoconfig + configs/ fragments
 #   build.sh selftests             the kselftests, static aarch64 binaries
-#   build.sh initramfs             /init, selftests, nest_bench (scripts/cpio.py)
+#   build.sh initramfs             /init, selftests, nest_bench, dma_bench (scripts/cpio.py)
 # Outputs go under build/out/VARIANT and build/selftests.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -18,40 +18,54 @@ SELFTESTS=(iommu/iommufd iommu/iommufd_fail_nth iommu/iommufd_smmuv3 iommu/iommu
 # check's L1 is a kernel its boots test, not another build. The 16K variant
 # is the test config with its own fragment; make coverage's kernel is the
 # test kernel (l1.config too: ccache then serves it) with gcov.
+# make bench's upstream L1 (scripts/upstream-kernel.sh) is the test
+# kernel's config with configs/upstream.config last; its DMA API benchmark
+# kernels (scripts/bench-dma.sh: dmabench of the series, dmabench-base of
+# the base) the test config with configs/dmabench.config.
 fragments() {
 	printf '%s\n' "$TOP/configs/test.config"
-	case "$1" in test | debug | coverage) printf '%s\n' "$TOP/configs/l1.config" ;; esac
-	[ "$1" = test ] || printf '%s\n' "$TOP/configs/$1.config"
+	case "$1" in test | debug | coverage | upstream) printf '%s\n' "$TOP/configs/l1.config" ;; esac
+	[ "$1" = test ] || printf '%s\n' "$TOP/configs/${1%-base}.config"
 }
 
-# Every option a fragment sets must be what .config has: Kconfig silently
-# drops options whose dependencies are missing.
+# Every option the fragments set must be what .config has (the last
+# fragment's setting of an option, as merge_config.sh applies them): Kconfig
+# silently drops options whose dependencies are missing.
 check_config() {
 	local out=$1 variant=$2 src=$3 f line opt val got bad=0
+	local -A last=() from=()
+	local order=()
 	while read -r f; do
 		while IFS= read -r line; do
 			case "$line" in CONFIG_*=*) ;; *) continue ;; esac
 			opt=${line%%=*}
-			val=${line#*=}
-			if [ "$val" = n ]; then
-				got=$(grep -E "^$opt=" "$out/.config" || true)
-				[ -z "$got" ] && continue
-			else
-				grep -qxF "$line" "$out/.config" && continue
-				got=$(grep -E "^(# )?${opt}[= ]" "$out/.config" || echo "$opt unset")
-				# An option the series adds does not exist before the
-				# patch that adds it: the per-patch checks, which
-				# build those trees, say so with KCONFIG_PARTIAL=1
-				if [ "$got" = "$opt unset" ] && [ -n "${KCONFIG_PARTIAL:-}" ] && ! grep -rqx --include='Kconfig*' \
-					"config ${opt#CONFIG_}" "$src/arch/$ARCH" "$src/drivers" "$src/lib" \
-					"$src/kernel" "$src/mm" "$src/init" "$src/security"; then
-					continue
-				fi
-			fi
-			warn "config $variant: ${f##*/} wants $line, .config has: $got"
-			bad=1
+			[ -n "${last[$opt]:-}" ] || order+=("$opt")
+			last[$opt]=$line
+			from[$opt]=$f
 		done <"$f"
 	done < <(fragments "$variant")
+	for opt in "${order[@]}"; do
+		line=${last[$opt]}
+		f=${from[$opt]}
+		val=${line#*=}
+		if [ "$val" = n ]; then
+			got=$(grep -E "^$opt=" "$out/.config" || true)
+			[ -z "$got" ] && continue
+		else
+			grep -qxF "$line" "$out/.config" && continue
+			got=$(grep -E "^(# )?${opt}[= ]" "$out/.config" || echo "$opt unset")
+			# An option the series adds does not exist before the
+			# patch that adds it: the per-patch checks, which
+			# build those trees, say so with KCONFIG_PARTIAL=1
+			if [ "$got" = "$opt unset" ] && [ -n "${KCONFIG_PARTIAL:-}" ] && ! grep -rqx --include='Kconfig*' \
+				"config ${opt#CONFIG_}" "$src/arch/$ARCH" "$src/drivers" "$src/lib" \
+				"$src/kernel" "$src/mm" "$src/init" "$src/security"; then
+				continue
+			fi
+		fi
+		warn "config $variant: ${f##*/} wants $line, .config has: $got"
+		bad=1
+	done
 	return "$bad"
 }
 
@@ -123,6 +137,9 @@ build_initramfs() {
 	"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
 		-isystem "$BUILD/out/headers/usr/include" \
 		-o "$BUILD/nest_bench" "$TOP/guest/nest_bench.c"
+	# make bench's DMA API benchmark (a kernel with CONFIG_DMA_MAP_BENCHMARK)
+	"${CROSS_COMPILE}gcc" -static -O2 -Wall -Wextra -Werror \
+		-o "$BUILD/dma_bench" "$TOP/guest/dma_bench.c"
 	list=$BUILD/initramfs.list
 	{
 		echo "dir /dev 0755"
@@ -133,6 +150,7 @@ build_initramfs() {
 		echo "dir /bin 0755"
 		echo "file /init $BUILD/init 0755"
 		echo "file /bin/nest_bench $BUILD/nest_bench 0755"
+		echo "file /bin/dma_bench $BUILD/dma_bench 0755"
 		echo "file /bin/wb_faults $BUILD/wb_faults 0755"
 		for prog in "${SELFTESTS[@]}"; do
 			[ -x "$BUILD/selftests/$prog" ] ||

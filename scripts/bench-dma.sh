@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# make bench's "no cost for hosts that do not nest": the DMA API's own
+# map/unmap benchmark (CONFIG_DMA_MAP_BENCHMARK, guest/dma_bench.c: an edu
+# device bound to dma_map_benchmark, strict DMA through the test machine's
+# SMMUv3) on the base and on the series, same config
+# (configs/dmabench.config), boots interleaved (series, base, series,
+# base...), then scripts/bench_dma.py: latencies per kernel and
+# series/base per pair of boots, medians and ranges.
+#   bench-dma.sh [ROUNDS]        (default BENCH_ROUNDS, 3)
+# The base is built from a worktree of the work tree at tag base
+# (build/bench-base). Needs the initramfs (build.sh initramfs). Outputs:
+# logs/dmabench-KERNEL-ROUND.log, RUNDIR/bench-dma.txt and .csv.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+rounds=${1:-${BENCH_ROUNDS:-3}}
+wt=$BUILD/bench-base
+if [ ! -f "$wt/Makefile" ]; then
+	git -C "$TREE" worktree prune
+	git -C "$TREE" worktree add --detach "$wt" base >/dev/null
+fi
+[ "$(git -C "$wt" rev-parse HEAD)" = "$(git -C "$TREE" rev-parse base)" ] ||
+	git -C "$wt" checkout -q --detach base
+KSRC=$TREE KOUT=$BUILD/out/dmabench "$TOP/scripts/build.sh" kernel dmabench
+KSRC=$wt KOUT=$BUILD/out/dmabench-base KCONFIG_PARTIAL=1 "$TOP/scripts/build.sh" kernel dmabench-base
+logs=()
+for ((i = 1; i <= rounds; i++)); do
+	for b in dmabench dmabench-base; do
+		say "round $i of $rounds: $b"
+		"$TOP/scripts/run.sh" "$b" >"$LOGS/run-$b-$i.log" 2>&1 || true
+		cp "$LOGS/boot-$b.log" "$LOGS/$b-$i.log"
+		logs+=("$LOGS/$b-$i.log")
+	done
+done
+python3 "$TOP/scripts/bench_dma.py" --csv "$RUNDIR/bench-dma.csv" "${logs[@]}" |
+	tee "$RUNDIR/bench-dma.txt"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# make bench's comparison with upstream: the three-level machine with L1 =
+# this series (the test kernel, build/out/test) and L1 = upstream Linux
+# (scripts/upstream-kernel.sh: Debian unstable's linux-source-7.x with the
+# workbench's one change, configs/upstream-nesting_canwbs.patch), the same
+# L2 runs (plain; accel and accel-lazy behind QEMU 11.1.3's accelerated
+# vSMMU), in interleaved rounds (ours, upstream, ours, upstream...), so that
+# each pair sees the same machine. Then scripts/bench_upstream.py: medians
+# and ranges of accel/plain per kernel and of ours/upstream.
+#   bench-upstream.sh [ROUNDS]     (default BENCH_ROUNDS, 3)
+# Outputs: logs/bench-KERNEL-ROUND-* (three-level.sh's, L3_NAME
+# bench-KERNEL-ROUND), RUNDIR/bench-upstream.txt and .csv.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+rounds=${1:-${BENCH_ROUNDS:-3}}
+runs=${BENCH_UPSTREAM_RUNS:-plain,accel,accel-lazy}
+limit=${BENCH_UPSTREAM_LIMIT:-420}
+"$TOP/scripts/upstream-kernel.sh" kernel >"$LOGS/upstream-kernel.log" 2>&1 ||
+	die "the upstream kernel did not build: see $LOGS/upstream-kernel.log"
+declare -A out=([ours]=$(l1_out) [upstream]=$BUILD/out/upstream)
+measured=()
+for ((i = 1; i <= rounds; i++)); do
+	for k in ours upstream; do
+		say "round $i of $rounds: L1 = $k"
+		L3_NAME=bench-$k-$i L1_OUT=${out[$k]} "$TOP/scripts/three-level.sh" "$runs" "$limit" \
+			>"$LOGS/bench-$k-$i.log" 2>&1 || true
+		measured+=("$LOGS/bench-$k-$i-measured.txt")
+	done
+done
+python3 "$TOP/scripts/bench_upstream.py" --mib "${L3_MIB:-64}" --csv "$RUNDIR/bench-upstream.csv" \
+	"${measured[@]}" | tee "$RUNDIR/bench-upstream.txt"

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Ours against upstream on the three-level machine (make bench; the runs:
+scripts/bench-upstream.sh): the same L2 work with L1 = this series and
+L1 = upstream Linux (with the workbench's one change,
+configs/upstream-nesting_canwbs.patch), interleaved rounds.
+
+Reads each round's figures (three_level_parse.py's measured files, named
+bench-KERNEL-ROUND-measured.txt) and prints, per L2 run behind the
+accelerated vSMMU (accel, accel-lazy):
+  - throughput against plain assignment (accel/plain) for each kernel:
+    median and range over the rounds;
+  - ours/upstream of that ratio, per round (the rounds are interleaved, so
+    each pair saw the same machine), median and range: the comparison that
+    cancels the machine's load;
+  - guest commands per MiB the workload moved, and the commands L0's SMMU
+    consumed per guest command (the run's whole window).
+Timings are ratios, never a verdict. Also writes a CSV (--csv).
+  bench_upstream.py [--csv FILE] MEASURED...
+Exits 1 if a kernel has no round with both throughputs.
+"""
+import argparse
+import collections
+import os
+import re
+import statistics
+import sys
+
+NAME_RE = re.compile(r"bench-(ours|upstream)-(\d+)-measured\.txt$")
+KERNELS = ("ours", "upstream")
+
+
+def load(path):
+    """{run: {key: value}} of one measured file: throughputs (write_mib_s,
+    read_mib_s), workload guest commands (workload_cmds) and the guest's
+    and L0's command totals (guest_cmds, l0_cmds)."""
+    runs = collections.defaultdict(dict)
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            words = line.split()
+            if len(words) < 2:
+                continue
+            run = words[0]
+            kv = dict(w.split("=", 1) for w in words[1:] if "=" in w)
+            if words[1] == "workload_guest_commands":
+                runs[run]["workload_cmds"] = sum(int(v) for v in kv.values())
+            elif words[1] == "guest_commands":
+                runs[run]["guest_cmds"] = sum(int(v) for v in kv.values())
+            elif words[1] == "l0_commands_by_cause":
+                runs[run]["l0_cmds"] = sum(int(v) for v in kv.values())
+            elif "write_mib_s" in kv and "read_mib_s" in kv:
+                runs[run]["write"] = float(kv["write_mib_s"])
+                runs[run]["read"] = float(kv["read_mib_s"])
+    return runs
+
+
+def rounds(paths):
+    """{kernel: {round: runs}} of the measured files."""
+    out = collections.defaultdict(dict)
+    for p in paths:
+        m = NAME_RE.search(os.path.basename(p))
+        if m:
+            out[m.group(1)][int(m.group(2))] = load(p)
+    return out
+
+
+def spread(xs):
+    return f"{statistics.median(xs):.2f} ({min(xs):.2f}-{max(xs):.2f})" if xs else "-"
+
+
+def vs_plain(runs, run, what):
+    r, p = runs.get(run, {}), runs.get("plain", {})
+    if what in r and what in p and p[what]:
+        return r[what] / p[what]
+    return None
+
+
+def table(data, mib):
+    """The report's lines and CSV rows."""
+    lines, rows = [], [("run", "what", "kernel", "median", "min", "max", "rounds")]
+    runs = sorted({r for k in KERNELS for rs in data[k].values() for r in rs
+                   if r != "plain" and r.startswith("accel")})
+    common = sorted(set(data["ours"]) & set(data["upstream"]))
+    lines.append(f"ours/upstream on the three-level machine: {len(common)} interleaved round(s); "
+                 "L1 = this series, or upstream with configs/upstream-nesting_canwbs.patch")
+    for run in runs:
+        for what in ("write", "read"):
+            per = {k: [v for v in (vs_plain(rs, run, what) for rs in data[k].values()) if v]
+                   for k in KERNELS}
+            pair = [vs_plain(data["ours"][i], run, what) / vs_plain(data["upstream"][i], run, what)
+                    for i in common if vs_plain(data["ours"][i], run, what)
+                    and vs_plain(data["upstream"][i], run, what)]
+            lines.append(f"  {run:<11} {what:<5} accel/plain: ours {spread(per['ours'])}, "
+                         f"upstream {spread(per['upstream'])}; ours/upstream {spread(pair)}")
+            for k, xs in list(per.items()) + [("ours/upstream", pair)]:
+                if xs:
+                    rows.append((run, what, k, f"{statistics.median(xs):.3f}", f"{min(xs):.3f}",
+                                 f"{max(xs):.3f}", str(len(xs))))
+        for k in KERNELS:
+            cm = [rs[run]["workload_cmds"] / (2 * mib) for rs in data[k].values()
+                  if "workload_cmds" in rs.get(run, {})]
+            l0 = [rs[run]["l0_cmds"] / rs[run]["guest_cmds"] for rs in data[k].values()
+                  if rs.get(run, {}).get("guest_cmds")]
+            lines.append(f"  {run:<11} {k:<8} guest commands per MiB {spread(cm)}, "
+                         f"L0 commands per guest command {spread(l0)}")
+            for what, xs in (("guest_cmds_per_mib", cm), ("l0_per_guest_cmd", l0)):
+                if xs:
+                    rows.append((run, what, k, f"{statistics.median(xs):.3f}", f"{min(xs):.3f}",
+                                 f"{max(xs):.3f}", str(len(xs))))
+    return lines, rows
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--csv")
+    ap.add_argument("--mib", type=int, default=64)
+    ap.add_argument("measured", nargs="+")
+    a = ap.parse_args(argv)
+    data = rounds(a.measured)
+    for k in KERNELS:
+        if not any("write" in rs.get("accel", {}) for rs in data[k].values()):
+            print(f"ours/upstream: no round of {k} moved data behind the vSMMU")
+            return 1
+    lines, rows = table(data, a.mib)
+    print("\n".join(lines))
+    if a.csv:
+        with open(a.csv, "w", encoding="utf-8") as f:
+            f.writelines(",".join(r) + "\n" for r in rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Unit tests of scripts/bench_upstream.py: ours against upstream from
+interleaved rounds of the three-level machine's measured figures.
+
+Run: python3 -m unittest tests/test_bench_upstream.py
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOOL = os.path.join(TOP, "scripts", "bench_upstream.py")
+
+
+def measured(plain, accel, cmds=1024, l0=1100, guest=1090):
+    return (f"plain write_mib_s={plain} read_mib_s={plain} write_seconds=1 read_seconds=1\n"
+            f"accel write_mib_s={accel} read_mib_s={accel / 2} write_seconds=2 read_seconds=2\n"
+            f"accel workload_guest_commands SYNC={cmds // 2} TLBI_NH_VA={cmds // 2}\n"
+            f"accel guest_commands SYNC={guest}\n"
+            f"accel l0_commands_by_cause SYNC={l0}\n"
+            "accel ratio_vs=plain write=0.50 read=0.25\n")
+
+
+class BenchUpstream(unittest.TestCase):
+    def run_tool(self, files):
+        with tempfile.TemporaryDirectory() as d:
+            paths = []
+            for name, text in files.items():
+                paths.append(os.path.join(d, name))
+                with open(paths[-1], "w", encoding="utf-8") as f:
+                    f.write(text)
+            csv = os.path.join(d, "out.csv")
+            p = subprocess.run([sys.executable, TOOL, "--csv", csv, "--mib", "64"] + paths,
+                               capture_output=True, text=True, check=False)
+            rows = open(csv, encoding="utf-8").read().splitlines() if os.path.exists(csv) else []
+            return p.returncode, p.stdout, rows
+
+    def test_ratio_of_ratios(self):
+        # round 1: ours 50/100, upstream 40/100; round 2: the machine twice
+        # as slow for both: the pair's ratio stays 1.25
+        rc, out, rows = self.run_tool({
+            "bench-ours-1-measured.txt": measured(100, 50),
+            "bench-upstream-1-measured.txt": measured(100, 40),
+            "bench-ours-2-measured.txt": measured(50, 25),
+            "bench-upstream-2-measured.txt": measured(50, 20)})
+        self.assertEqual(rc, 0, out)
+        self.assertIn("accel       write accel/plain: ours 0.50 (0.50-0.50), upstream 0.40 (0.40-0.40); "
+                      "ours/upstream 1.25 (1.25-1.25)", out)
+        self.assertIn("2 interleaved round(s)", out)
+        self.assertIn("guest commands per MiB 8.00 (8.00-8.00)", out)
+        self.assertIn("accel,write,ours/upstream,1.250,1.250,1.250,2", rows)
+
+    def test_missing_kernel_fails(self):
+        rc, out, _ = self.run_tool({"bench-ours-1-measured.txt": measured(100, 50)})
+        self.assertEqual(rc, 1)
+        self.assertIn("no round of upstream moved data", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
