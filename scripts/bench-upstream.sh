@@ -24,7 +24,7 @@ measured=()
 for ((i = 1; i <= rounds; i++)); do
 	for k in ours upstream; do
 		say "round $i of $rounds: L1 = $k"
-		L3_NAME=bench-$k-$i L1_OUT=${out[$k]} "$TOP/scripts/three-level.sh" "$runs" "$limit" \
+		L3_NAME=bench-$k-$i L1_OUT=${out[$k]} L3_INV_TIMING=1 "$TOP/scripts/three-level.sh" "$runs" "$limit" \
 			>"$LOGS/bench-$k-$i.log" 2>&1 || true
 		measured+=("$LOGS/bench-$k-$i-measured.txt")
 	done

@@ -12,8 +12,10 @@ accelerated vSMMU (accel, accel-lazy):
   - ours/upstream of that ratio, per round (the rounds are interleaved, so
     each pair saw the same machine), median and range: the comparison that
     cancels the machine's load;
-  - guest commands per MiB the workload moved, and the commands L0's SMMU
-    consumed per guest command (the run's whole window).
+  - guest commands per MiB the workload moved, the commands L0's SMMU
+    consumed per guest command (the run's whole window), and L1's own time
+    per IOMMU_HWPT_INVALIDATE call (a kprobe and a kretprobe in L1: median
+    and 99th percentile of each run, then their median and range).
 Timings are ratios, never a verdict. Also writes a CSV (--csv).
   bench_upstream.py [--csv FILE] MEASURED...
 Exits 1 if a kernel has no round with both throughputs.
@@ -47,6 +49,9 @@ def load(path):
                 runs[run]["guest_cmds"] = sum(int(v) for v in kv.values())
             elif words[1] == "l0_commands_by_cause":
                 runs[run]["l0_cmds"] = sum(int(v) for v in kv.values())
+            elif words[1] == "inv_timing" and "median_us" in kv:
+                runs[run]["inv_median"] = float(kv["median_us"])
+                runs[run]["inv_p99"] = float(kv["p99_us"])
             elif "write_mib_s" in kv and "read_mib_s" in kv:
                 runs[run]["write"] = float(kv["write_mib_s"])
                 runs[run]["read"] = float(kv["read_mib_s"])
@@ -63,8 +68,10 @@ def rounds(paths):
     return out
 
 
-def spread(xs):
-    return f"{statistics.median(xs):.2f} ({min(xs):.2f}-{max(xs):.2f})" if xs else "-"
+def spread(xs, fmt="{:.2f}"):
+    if not xs:
+        return "-"
+    return f"{fmt.format(statistics.median(xs))} ({fmt.format(min(xs))}-{fmt.format(max(xs))})"
 
 
 def vs_plain(runs, run, what):
@@ -100,9 +107,13 @@ def table(data, mib):
                   if "workload_cmds" in rs.get(run, {})]
             l0 = [rs[run]["l0_cmds"] / rs[run]["guest_cmds"] for rs in data[k].values()
                   if rs.get(run, {}).get("guest_cmds")]
+            inv = [rs[run]["inv_median"] for rs in data[k].values() if "inv_median" in rs.get(run, {})]
+            p99 = [rs[run]["inv_p99"] for rs in data[k].values() if "inv_p99" in rs.get(run, {})]
             lines.append(f"  {run:<11} {k:<8} guest commands per MiB {spread(cm)}, "
-                         f"L0 commands per guest command {spread(l0)}")
-            for what, xs in (("guest_cmds_per_mib", cm), ("l0_per_guest_cmd", l0)):
+                         f"L0 commands per guest command {spread(l0)}, L1 us per "
+                         f"IOMMU_HWPT_INVALIDATE median {spread(inv, '{:.0f}')} p99 {spread(p99, '{:.0f}')}")
+            for what, xs in (("guest_cmds_per_mib", cm), ("l0_per_guest_cmd", l0),
+                             ("inv_median_us", inv), ("inv_p99_us", p99)):
                 if xs:
                     rows.append((run, what, k, f"{statistics.median(xs):.3f}", f"{min(xs):.3f}",
                                  f"{max(xs):.3f}", str(len(xs))))

@@ -25,7 +25,9 @@
 # make check's debug leg is three-level-debug), L0_TRACE_WALK (default 1; 0 leaves it out) adds L0's
 # page-table-walk trace (smmu_ptw_page_pte, smmu_ptw_block_pte: every
 # stage-1 and stage-2 leaf read), L3_MIB (64),
-# L3_PROBE=1 (L1 lists QEMU 11.1.3's trace events and arm-smmuv3 properties).
+# L3_PROBE=1 (L1 lists QEMU 11.1.3's trace events and arm-smmuv3 properties),
+# L3_INV_TIMING=1 (L1 times each IOMMU_HWPT_INVALIDATE in its kernel: make
+# bench).
 # Outputs (NAME: three-level, or three-level-direct), under the calling
 # command's build/runs/COMMAND/: logs/NAME-serial.log, NAME-trace.log,
 # NAME-cmdline.txt, NAME-disk.img, NAME-disk2.img; results/NAME.txt (one "PASS|FAIL|SKIP
@@ -129,7 +131,7 @@ else
 	# DMA after teardown, its log and power-off), whatever each run took.
 	append+=" l3.runs=$runs l3.deadline=$((limit - 30))"
 	append+=" l3.mib=$mib l3.host_off=$host_off l3.host_mib=$host_mib l3.host_seed=$host_seed l3.edu_l1=1"
-	append+=" l3.probe=${L3_PROBE:-0}"
+	append+=" l3.probe=${L3_PROBE:-0} l3.inv_timing=${L3_INV_TIMING:-0}"
 fi
 l0=(qemu-system-aarch64 "${mach[@]}" -nodefaults -display none
 	-no-reboot -monitor none -serial "file:$log"

@@ -526,6 +526,10 @@ def check_run(t, k, run):
     state = check_l2_boot(t, run, q)
     if q and not t.direct:
         t.meas.append(f"{run} l1_qemu_seconds={q[0][1].get('seconds')} rc={q[0][1].get('rc')}")
+    for _, d in t.log.l1_lines("inv-timing", run=run):
+        # L1's own time per IOMMU_HWPT_INVALIDATE (make bench's l3.inv_timing)
+        t.meas.append(f"{run} inv_timing " + " ".join(f"{k}={d[k]}" for k in
+                                                      ("calls", "median_us", "p99_us") if k in d))
     if state == "down":
         for name in ("disk", "msix", "poweroff"):
             t.res.add("SKIP", f"{run}.{name}", "L2 did not boot")

@@ -14,13 +14,14 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOL = os.path.join(TOP, "scripts", "bench_upstream.py")
 
 
-def measured(plain, accel, cmds=1024, l0=1100, guest=1090):
+def measured(plain, accel, cmds=1024, l0=1100, guest=1090, inv=40):
     return (f"plain write_mib_s={plain} read_mib_s={plain} write_seconds=1 read_seconds=1\n"
             f"accel write_mib_s={accel} read_mib_s={accel / 2} write_seconds=2 read_seconds=2\n"
             f"accel workload_guest_commands SYNC={cmds // 2} TLBI_NH_VA={cmds // 2}\n"
             f"accel guest_commands SYNC={guest}\n"
             f"accel l0_commands_by_cause SYNC={l0}\n"
-            "accel ratio_vs=plain write=0.50 read=0.25\n")
+            "accel ratio_vs=plain write=0.50 read=0.25\n"
+            f"accel inv_timing calls=1076 median_us={inv} p99_us={inv * 3}\n")
 
 
 class BenchUpstream(unittest.TestCase):
@@ -50,6 +51,7 @@ class BenchUpstream(unittest.TestCase):
                       "ours/upstream 1.25 (1.25-1.25)", out)
         self.assertIn("2 interleaved round(s)", out)
         self.assertIn("guest commands per MiB 8.00 (8.00-8.00)", out)
+        self.assertIn("L1 us per IOMMU_HWPT_INVALIDATE median 40 (40-40) p99 120 (120-120)", out)
         self.assertIn("accel,write,ours/upstream,1.250,1.250,1.250,2", rows)
 
     def test_missing_kernel_fails(self):

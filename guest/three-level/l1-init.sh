@@ -353,6 +353,48 @@ dev_driver() {
 	basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null
 }
 
+# With l3.inv_timing=1 (make bench), each IOMMU_HWPT_INVALIDATE of a
+# single-VM run is timed inside this kernel, the same way on any kernel:
+# a kprobe at iommufd_hwpt_invalidate's entry and a kretprobe at its
+# return (tracefs), paired by task. Prints "l1: inv-timing run=RUN calls=N
+# median_us=M p99_us=P" (the trace clock's microseconds).
+TRACEFS=/sys/kernel/tracing
+inv_timing_start() {
+	[ "$(arg l3.inv_timing 0)" = 1 ] || return 0
+	[ -e "$TRACEFS/kprobe_events" ] || mount -t tracefs tracefs "$TRACEFS" 2>/dev/null
+	echo 0 >"$TRACEFS/tracing_on"
+	echo >"$TRACEFS/kprobe_events"
+	if ! echo 'p:wbinv iommufd_hwpt_invalidate' >>"$TRACEFS/kprobe_events" ||
+		! echo 'r:wbinvret iommufd_hwpt_invalidate' >>"$TRACEFS/kprobe_events"; then
+		echo "l1: inv-timing run=$1 error=kprobe"
+		return 0
+	fi
+	echo 4096 >"$TRACEFS/buffer_size_kb"
+	echo >"$TRACEFS/trace"
+	echo 1 >"$TRACEFS/events/kprobes/enable"
+	echo 1 >"$TRACEFS/tracing_on"
+}
+
+inv_timing_end() {
+	[ "$(arg l3.inv_timing 0)" = 1 ] && [ -e "$TRACEFS/events/kprobes/wbinv" ] || return 0
+	echo 0 >"$TRACEFS/tracing_on"
+	echo 0 >"$TRACEFS/events/kprobes/enable"
+	awk -v r="$1" '
+	/ wbinv: / || / wbinvret: / {
+		for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) t = substr($i, 1, length($i) - 1)
+		task = $1
+		if ($0 ~ / wbinv: /) start[task] = t
+		else if (task in start) { d[n++] = (t - start[task]) * 1e6; delete start[task] }
+	}
+	END {
+		if (!n) { print "l1: inv-timing run=" r " calls=0"; exit }
+		# insertion sort: a run makes about a thousand calls
+		for (i = 1; i < n; i++) { v = d[i]; for (j = i - 1; j >= 0 && d[j] > v; j--) d[j + 1] = d[j]; d[j + 1] = v }
+		printf "l1: inv-timing run=%s calls=%d median_us=%.0f p99_us=%.0f\n", r, n, d[int((n - 1) / 2)], d[int((n - 1) * 0.99)]
+	}' "$TRACEFS/trace"
+	echo >"$TRACEFS/kprobe_events"
+}
+
 # run_single RUN MODE END: one VM (plain, legacy, accel; lazy: L2 in
 # iommu.strict=0).
 run_single() {
@@ -371,8 +413,10 @@ run_single() {
 	app=$(l2_append "$1" "$reg" "l3.edu=$edu")
 	case "$1" in *-lazy*) app=$(echo "$app" | sed 's/iommu.strict=1/iommu.strict=0/') ;; esac
 	vm_cmd "$1" "$devs" "$app"
+	inv_timing_start "$1"
 	vm_start "$1" "$NVME" "$EDU"
 	vm_wait "$1" "$3"
+	inv_timing_end "$1"
 	vm_report "$1"
 	[ "$edu" = 1 ] && teardown_dma "$1" "$EDU"
 }
