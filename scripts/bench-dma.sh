@@ -15,6 +15,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 rounds=${1:-${BENCH_ROUNDS:-3}}
+mkdir -p "$LOGS" "$RUNDIR"
 wt=$BUILD/bench-base
 if [ ! -f "$wt/Makefile" ]; then
 	git -C "$TREE" worktree prune

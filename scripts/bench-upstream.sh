@@ -4,17 +4,19 @@
 # (scripts/upstream-kernel.sh: Debian unstable's linux-source-7.x with the
 # workbench's one change, configs/upstream-nesting_canwbs.patch), the same
 # L2 runs (plain; accel and accel-lazy behind QEMU 11.1.3's accelerated
-# vSMMU), in interleaved rounds (ours, upstream, ours, upstream...), so that
+# vSMMU; each with l3_disk and fio's jobs), in interleaved rounds (ours, upstream, ours, upstream...), so that
 # each pair sees the same machine. Then scripts/bench_upstream.py: medians
 # and ranges of accel/plain per kernel and of ours/upstream.
 #   bench-upstream.sh [ROUNDS]     (default BENCH_ROUNDS, 3)
-# Outputs: logs/bench-KERNEL-ROUND-* (three-level.sh's, L3_NAME
-# bench-KERNEL-ROUND), RUNDIR/bench-upstream.txt and .csv.
+# Outputs: logs/three-level-bench-KERNEL-ROUND-* (three-level.sh's, L3_NAME
+# three-level-bench-KERNEL-ROUND: plan.conf's three-level skips apply),
+# RUNDIR/bench-upstream.txt and .csv.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 rounds=${1:-${BENCH_ROUNDS:-3}}
+mkdir -p "$LOGS" "$RUNDIR"
 runs=${BENCH_UPSTREAM_RUNS:-plain,accel,accel-lazy}
 limit=${BENCH_UPSTREAM_LIMIT:-420}
 "$TOP/scripts/upstream-kernel.sh" kernel >"$LOGS/upstream-kernel.log" 2>&1 ||
@@ -24,9 +26,9 @@ measured=()
 for ((i = 1; i <= rounds; i++)); do
 	for k in ours upstream; do
 		say "round $i of $rounds: L1 = $k"
-		L3_NAME=bench-$k-$i L1_OUT=${out[$k]} L3_INV_TIMING=1 "$TOP/scripts/three-level.sh" "$runs" "$limit" \
-			>"$LOGS/bench-$k-$i.log" 2>&1 || true
-		measured+=("$LOGS/bench-$k-$i-measured.txt")
+		L3_NAME=three-level-bench-$k-$i L1_OUT=${out[$k]} L3_INV_TIMING=1 L3_FIO_MIB=${L3_FIO_MIB:-64} "$TOP/scripts/three-level.sh" "$runs" "$limit" \
+			>"$LOGS/three-level-bench-$k-$i.log" 2>&1 || true
+		measured+=("$LOGS/three-level-bench-$k-$i-measured.txt")
 	done
 done
 python3 "$TOP/scripts/bench_upstream.py" --mib "${L3_MIB:-64}" --csv "$RUNDIR/bench-upstream.csv" \

@@ -7,8 +7,9 @@ configs/upstream-nesting_canwbs.patch), interleaved rounds.
 Reads each round's figures (three_level_parse.py's measured files, named
 bench-KERNEL-ROUND-measured.txt) and prints, per L2 run behind the
 accelerated vSMMU (accel, accel-lazy):
-  - throughput against plain assignment (accel/plain) for each kernel:
-    median and range over the rounds;
+  - throughput against plain assignment (accel/plain) for each kernel and
+    workload (l3_disk's write and read, each fio job): median and range
+    over the rounds;
   - ours/upstream of that ratio, per round (the rounds are interleaved, so
     each pair saw the same machine), median and range: the comparison that
     cancels the machine's load;
@@ -49,6 +50,9 @@ def load(path):
                 runs[run]["guest_cmds"] = sum(int(v) for v in kv.values())
             elif words[1] == "l0_commands_by_cause":
                 runs[run]["l0_cmds"] = sum(int(v) for v in kv.values())
+            elif words[1].startswith("fio_") and kv.get("rc") == "0":
+                bw = max(float(kv.get("read_kib_s") or 0), float(kv.get("write_kib_s") or 0))
+                runs[run][words[1]] = bw
             elif words[1] == "inv_timing" and "median_us" in kv:
                 runs[run]["inv_median"] = float(kv["median_us"])
                 runs[run]["inv_p99"] = float(kv["p99_us"])
@@ -90,13 +94,15 @@ def table(data, mib):
     lines.append(f"ours/upstream on the three-level machine: {len(common)} interleaved round(s); "
                  "L1 = this series, or upstream with configs/upstream-nesting_canwbs.patch")
     for run in runs:
-        for what in ("write", "read"):
+        fio = sorted({w for k in KERNELS for rs in data[k].values() for w in rs.get(run, {})
+                      if w.startswith("fio_")})
+        for what in ["write", "read"] + fio:
             per = {k: [v for v in (vs_plain(rs, run, what) for rs in data[k].values()) if v]
                    for k in KERNELS}
             pair = [vs_plain(data["ours"][i], run, what) / vs_plain(data["upstream"][i], run, what)
                     for i in common if vs_plain(data["ours"][i], run, what)
                     and vs_plain(data["upstream"][i], run, what)]
-            lines.append(f"  {run:<11} {what:<5} accel/plain: ours {spread(per['ours'])}, "
+            lines.append(f"  {run:<11} {what.replace('fio_', 'fio ') if what.startswith('fio_') else 'l3_disk ' + what:<21} accel/plain: ours {spread(per['ours'])}, "
                          f"upstream {spread(per['upstream'])}; ours/upstream {spread(pair)}")
             for k, xs in list(per.items()) + [("ours/upstream", pair)]:
                 if xs:

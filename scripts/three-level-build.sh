@@ -3,9 +3,10 @@
 # with KVM running QEMU 11.1.3 -> L2 Debian's stock kernel):
 #   three-level-build.sh kernel        L1's arm64 Image: build.sh's test kernel (test.config + l1.config)
 #   three-level-build.sh progs         L2's static aarch64 programs (edu DMA over VFIO)
+#   three-level-build.sh fio           L2's fio (static aarch64, from Debian's source)
 #   three-level-build.sh l2-initramfs  L2's initramfs: busybox, Debian modules, /init
 #   three-level-build.sh l1-initramfs  L1's initramfs: busybox, QEMU 11.1.3 tree, L2's kernel and initramfs
-#   three-level-build.sh userspace     progs, l2-initramfs and l1-initramfs; all: kernel too
+#   three-level-build.sh userspace     progs, fio, l2-initramfs and l1-initramfs; all: kernel too
 #   three-level-build.sh prepare       three-level-fetch.sh, then userspace: what three-level.sh needs
 #                             besides L1's kernel (make check, demo and bench)
 # The L1 kernel source is L1_KSRC (default build/linux, the patched tree;
@@ -50,6 +51,33 @@ build_progs() {
 	say "L2 programs: $L3/l3_disk $L3/l3_edu; L1's QMP client: $L3/qmp; host: $L3/l3_disk-host"
 }
 
+# fio for L2 (make bench's second workload): the upstream tarball of
+# Debian's fio source package (BASE: FIO_*), fetched once from the Debian
+# mirror's pool into the cache and checked, built static for arm64 into
+# $L3/fio (no zlib, no external engines: what a block device needs).
+build_fio() {
+	local cache=$WB_CACHE/three-level/fio tgz src
+	tgz=$cache/$(basename "$FIO_ORIG")
+	[ -x "$L3/fio" ] && [ "$(cat "$L3/fio.version" 2>/dev/null)" = "$FIO_VERSION $FIO_SHA256" ] && return 0
+	mkdir -p "$cache"
+	if [ ! -r "$tgz" ] || [ "$(sha256sum "$tgz" | cut -d' ' -f1)" != "$FIO_SHA256" ]; then
+		curl -fsSL -o "$tgz.part" "${DEBPKG_MIRROR:-http://deb.debian.org}/debian/$FIO_ORIG" ||
+			die "could not fetch $FIO_ORIG"
+		mv "$tgz.part" "$tgz"
+	fi
+	[ "$(sha256sum "$tgz" | cut -d' ' -f1)" = "$FIO_SHA256" ] || die "$tgz: not the pinned sha256"
+	src=$L3/fio-src
+	rm -rf "$src"
+	mkdir -p "$src"
+	tar -xzf "$tgz" -C "$src" --strip-components=1
+	(cd "$src" && ./configure --cc="${CROSS_COMPILE}gcc" --build-static --disable-native >/dev/null &&
+		make -j"$JOBS" fio >/dev/null 2>&1) || die "fio did not build (in $src)"
+	cp "$src/fio" "$L3/fio"
+	echo "$FIO_VERSION $FIO_SHA256" >"$L3/fio.version"
+	rm -rf "$src"
+	say "L2's fio $FIO_VERSION (static): $L3/fio"
+}
+
 # The modules L2 loads (Debian builds VFIO as modules; NVMe, SMMUv3 and the
 # GIC's ITS are built in).
 L2_MODULES=(vfio-pci vfio_iommu_type1)
@@ -78,6 +106,7 @@ build_l2_initramfs() {
 		echo "file /bin/busybox $busybox 0755"
 		echo "file /bin/l3_disk $L3/l3_disk 0755"
 		echo "file /bin/l3_edu $L3/l3_edu 0755"
+		[ -x "$L3/fio" ] && echo "file /bin/fio $L3/fio 0755"
 		: >"$L3/l2-mod/load.order"
 		python3 "$TOP/scripts/three_level_pkgs.py" modules --used "$USED" --role l2 \
 			"${L2_MODULES[@]}" | while read -r m; do
@@ -137,6 +166,8 @@ build_l1_initramfs() {
 
 build_userspace() {
 	build_progs
+	# fio is make bench's; the machine runs without it
+	(build_fio) || warn "no fio for L2: make bench's fio workload will be missing"
 	build_l2_initramfs
 	build_l1_initramfs
 }
@@ -146,10 +177,11 @@ shift || true
 case "$what" in
 kernel) build_kernel ;;
 progs) build_progs ;;
+fio) build_fio ;;
 l2-initramfs) build_l2_initramfs ;;
 l1-initramfs) build_l1_initramfs ;;
 userspace) build_userspace ;;
 prepare) "$TOP/scripts/three-level-fetch.sh"; build_userspace ;;
 all) build_kernel; build_userspace ;;
-*) die "usage: three-level-build.sh kernel|progs|l2-initramfs|l1-initramfs|userspace|prepare|all" ;;
+*) die "usage: three-level-build.sh kernel|progs|fio|l2-initramfs|l1-initramfs|userspace|prepare|all" ;;
 esac

@@ -27,7 +27,8 @@
 # stage-1 and stage-2 leaf read), L3_MIB (64),
 # L3_PROBE=1 (L1 lists QEMU 11.1.3's trace events and arm-smmuv3 properties),
 # L3_INV_TIMING=1 (L1 times each IOMMU_HWPT_INVALIDATE in its kernel: make
-# bench).
+# bench), L3_FIO_MIB=N (L2 runs fio on N MiB of its own after its disk
+# workload: make bench).
 # Outputs (NAME: three-level, or three-level-direct), under the calling
 # command's build/runs/COMMAND/: logs/NAME-serial.log, NAME-trace.log,
 # NAME-cmdline.txt, NAME-disk.img, NAME-disk2.img; results/NAME.txt (one "PASS|FAIL|SKIP
@@ -89,7 +90,10 @@ nregions=$((nruns + $(tr , '\n' <<<"$runs" | grep -c '^two' || true)))
 host_off=$((nregions * mib))
 host_mib=4
 host_seed=0x4057
-size_mib=$((host_off + host_mib))
+# make bench's fio (L3_FIO_MIB, 0: none): a region of its own after them
+fio_mib=${L3_FIO_MIB:-0}
+fio_off=$((host_off + host_mib))
+size_mib=$((fio_off + fio_mib))
 [ -x "$L3/l3_disk-host" ] || die "no $L3/l3_disk-host: run 'three-level-build.sh progs'"
 disk2=$RUNDIR/$name-disk2.img
 rm -f "$disk" "$disk2"
@@ -131,6 +135,7 @@ else
 	# DMA after teardown, its log and power-off), whatever each run took.
 	append+=" l3.runs=$runs l3.deadline=$((limit - 30))"
 	append+=" l3.mib=$mib l3.host_off=$host_off l3.host_mib=$host_mib l3.host_seed=$host_seed l3.edu_l1=1"
+	append+=" l3.fio_off=$fio_off l3.fio_mib=$fio_mib"
 	append+=" l3.probe=${L3_PROBE:-0} l3.inv_timing=${L3_INV_TIMING:-0}"
 fi
 l0=(qemu-system-aarch64 "${mach[@]}" -nodefaults -display none

@@ -672,8 +672,23 @@ def check_host_image(t, k, run):
         t.res.add("PASS" if ok else "FAIL", f"{run}.host-image", out)
 
 
+def check_fio(t, k, run):
+    """make bench's fio jobs (if the run had them): each finished without
+    error, its verify included; bandwidths to the figures."""
+    jobs = t.log.l2_lines(run, "fio")
+    if not jobs:
+        return
+    for _, d in jobs:
+        t.meas.append(f"{run} fio_{d.get('job')} read_kib_s={d.get('read_kib_s')} "
+                      f"write_kib_s={d.get('write_kib_s')} rc={d.get('rc')}")
+    bad = [d.get("job") for _, d in jobs if d.get("rc") != "0" or d.get("errors") not in ("0", None)]
+    t.res.add("PASS" if not bad else "FAIL", f"{run}.fio",
+              f"{len(jobs)} fio jobs, " + (f"failed: {', '.join(bad)}" if bad else "all without error "
+                                            "(the random writes verified)"))
+
+
 L2_CHECKS = [check_l2_iommu, check_l2_disk, check_msix, check_l2_edu, check_l2_splat,
-             check_poweroff, check_host_image]
+             check_poweroff, check_host_image, check_fio]
 
 
 def check_qemu_exit(t, run, qrc):

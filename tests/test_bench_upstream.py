@@ -16,6 +16,8 @@ TOOL = os.path.join(TOP, "scripts", "bench_upstream.py")
 
 def measured(plain, accel, cmds=1024, l0=1100, guest=1090, inv=40):
     return (f"plain write_mib_s={plain} read_mib_s={plain} write_seconds=1 read_seconds=1\n"
+            f"plain fio_seqread read_kib_s={plain * 1024} write_kib_s=0 rc=0\n"
+            f"accel fio_seqread read_kib_s={accel * 512} write_kib_s=0 rc=0\n"
             f"accel write_mib_s={accel} read_mib_s={accel / 2} write_seconds=2 read_seconds=2\n"
             f"accel workload_guest_commands SYNC={cmds // 2} TLBI_NH_VA={cmds // 2}\n"
             f"accel guest_commands SYNC={guest}\n"
@@ -47,8 +49,10 @@ class BenchUpstream(unittest.TestCase):
             "bench-ours-2-measured.txt": measured(50, 25),
             "bench-upstream-2-measured.txt": measured(50, 20)})
         self.assertEqual(rc, 0, out)
-        self.assertIn("accel       write accel/plain: ours 0.50 (0.50-0.50), upstream 0.40 (0.40-0.40); "
-                      "ours/upstream 1.25 (1.25-1.25)", out)
+        self.assertIn("accel       l3_disk write         accel/plain: ours 0.50 (0.50-0.50), "
+                      "upstream 0.40 (0.40-0.40); ours/upstream 1.25 (1.25-1.25)", out)
+        self.assertIn("accel       fio seqread           accel/plain: ours 0.25 (0.25-0.25), "
+                      "upstream 0.20 (0.20-0.20); ours/upstream 1.25 (1.25-1.25)", out)
         self.assertIn("2 interleaved round(s)", out)
         self.assertIn("guest commands per MiB 8.00 (8.00-8.00)", out)
         self.assertIn("L1 us per IOMMU_HWPT_INVALIDATE median 40 (40-40) p99 120 (120-120)", out)

@@ -148,7 +148,7 @@ accel_devs() {
 # run takes two regions (two-a's, then two-c's; two-b's disk is the
 # second NVMe, region 0).
 l2_append() {
-	echo "console=ttyAMA0 quiet nowatchdog acpi=force iommu.strict=1 panic=-1 l3.run=$1 l3.off=$(($2 * MIB)) l3.mib=$MIB l3.seed=$((0x5eed00 + $2)) l3.host_off=$(arg l3.host_off 224) l3.host_mib=$(arg l3.host_mib 0) l3.host_seed=$(arg l3.host_seed 0) ${3:-}"
+	echo "console=ttyAMA0 quiet nowatchdog acpi=force iommu.strict=1 panic=-1 l3.run=$1 l3.off=$(($2 * MIB)) l3.mib=$MIB l3.seed=$((0x5eed00 + $2)) l3.host_off=$(arg l3.host_off 224) l3.host_mib=$(arg l3.host_mib 0) l3.host_seed=$(arg l3.host_seed 0) l3.fio_off=$(arg l3.fio_off 0) l3.fio_mib=$(arg l3.fio_mib 0) ${3:-}"
 }
 
 # vm_start NAME DEVICE...: start VM NAME in its own session; the DEVICEs

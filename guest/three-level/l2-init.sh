@@ -174,6 +174,27 @@ while [ "$n" -lt "$(arg l3.loop 1)" ]; do
 	n=$((n + 1))
 done
 
+# l3.fio_mib=N (make bench): fio's jobs on N MiB at l3.fio_off MiB, a
+# region of their own: random writes of 4k-128k blocks verified
+# (crc32c), then 128k sequential writes and reads, all O_DIRECT. One line
+# per job: "l2: fio job=NAME rc=RC read_kib_s=R write_kib_s=W".
+if [ "$(arg l3.fio_mib 0)" != 0 ] && [ -x /bin/fio ]; then
+	for job in randwrite-verify:randwrite:bsrange=4k-128k:1 seqwrite:write:bs=128k:0 seqread:read:bs=128k:0; do
+		IFS=: read -r name rw bs verify <<EOF2
+$job
+EOF2
+		set -- --name="$name" --filename="$DEV" --direct=1 --ioengine=psync \
+			--rw="$rw" --"$bs" --offset="$(arg l3.fio_off 0)M" \
+			--size="$(arg l3.fio_mib 0)M" --minimal
+		[ "$verify" = 1 ] && set -- "$@" --verify=crc32c --do_verify=1 --verify_fatal=1
+		frc=0
+		out=$(/bin/fio "$@" 2>/tmp/fio.err) || frc=$?
+		# terse v3: field 7 read bandwidth, 48 write bandwidth (KiB/s)
+		echo "l2: fio job=$name rc=$frc $(echo "$out" | awk -F';' '{print "read_kib_s=" $7 " write_kib_s=" $48 " errors=" $5}')"
+		[ "$frc" = 0 ] || { sed 's/^/l2: fio-says /' /tmp/fio.err | head -n 5; rc=1; }
+	done
+fi
+
 # MSI-X: the NVMe's interrupts (queue vectors nvme0qN) with their chip
 # (ITS-PCI-MSIX-... for MSI-X, GICv3 for INTx) and counts over all CPUs.
 awk -v n="$(grep -c ^processor /proc/cpuinfo)" '/nvme/ {
