@@ -12,7 +12,7 @@ S := scripts
 help:
 	@echo "make demo           boot the patched kernel under QEMU's nested SMMUv3 and tell what it does; then three levels"
 	@echo "make check          everything: build, boot tests (KUnit, kselftests), three levels, per-patch checks"
-	@echo "make bench          count a guest's invalidation and STE-switch commands; three-level ratios (build/runs/bench/)"
+	@echo "make bench          a guest's invalidation costs; three-level ratios; ours vs upstream; base vs series DMA (build/runs/bench/)"
 	@echo "make coverage       gcov kernel: which lines the series adds to drivers/iommu run (build/runs/coverage/)"
 	@echo "make setup          install what the workbench needs (Debian packages, QEMU >= 10, the base)"
 	@echo "make tree           build/linux = base + patches/ (git repo, tag 'base'); never destroys work"

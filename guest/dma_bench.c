@@ -27,6 +27,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sysfs.h"
+
 /* The kernel's interface (include/linux/map_benchmark.h of the base). */
 struct map_benchmark {
 	uint64_t avg_map_100ns;
@@ -59,29 +61,20 @@ static int write_str(const char *path, const char *s)
 	return rc;
 }
 
-static int read_hex(const char *dev, const char *attr, unsigned int *v)
+/* A PCI device's sysfs attribute, a hexadecimal number; 0 if read. */
+static int read_attr(const char *dev, const char *attr, unsigned long *v)
 {
-	char path[512], buf[32];
-	int fd, n;
+	char path[512];
 
 	snprintf(path, sizeof(path), PCI "/%s/%s", dev, attr);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	*v = strtoul(buf, NULL, 16);
-	return 0;
+	return sysfs_read_hex(path, v);
 }
 
 /* The last edu device, by address; 0 if found. */
 static int find_edu(char *out, size_t len)
 {
 	struct dirent *e;
-	unsigned int ven, dev;
+	unsigned long ven, dev;
 	DIR *d = opendir(PCI);
 	int found = -1;
 
@@ -90,7 +83,7 @@ static int find_edu(char *out, size_t len)
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (read_hex(e->d_name, "vendor", &ven) || read_hex(e->d_name, "device", &dev))
+		if (read_attr(e->d_name, "vendor", &ven) || read_attr(e->d_name, "device", &dev))
 			continue;
 		if (ven == 0x1234 && dev == 0x11e8 &&
 		    (found || strcmp(e->d_name, out) > 0)) {

@@ -44,6 +44,8 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
+#include "sysfs.h"
+
 #define SZ_4K 0x1000UL
 #define SZ_1G 0x40000000UL
 
@@ -126,24 +128,6 @@ static int write_file(const char *path, const char *text, int flags)
 		ret = -1;
 	close(fd);
 	return ret;
-}
-
-static int read_hex(const char *path, unsigned long *val)
-{
-	char buf[32];
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	*val = strtoul(buf, NULL, 16);
-	return 0;
 }
 
 /* The kprobe event that counts what the driver puts in the queue */
@@ -419,11 +403,11 @@ static int open_edu(void)
 		num = atoi(ent->d_name + 4);
 		snprintf(path, sizeof(path),
 			 "/sys/class/vfio-dev/%s/device/vendor", ent->d_name);
-		if (read_hex(path, &vendor) || vendor != EDU_VENDOR)
+		if (sysfs_read_hex(path, &vendor) || vendor != EDU_VENDOR)
 			continue;
 		snprintf(path, sizeof(path),
 			 "/sys/class/vfio-dev/%s/device/device", ent->d_name);
-		if (read_hex(path, &device) || device != EDU_DEVICE)
+		if (sysfs_read_hex(path, &device) || device != EDU_DEVICE)
 			continue;
 		if (best < 0 || num < best)
 			best = num;

@@ -19,7 +19,7 @@ mkdir -p "$LOGS" "$RUNDIR"
 wt=$BUILD/bench-base
 if [ ! -f "$wt/Makefile" ]; then
 	git -C "$TREE" worktree prune
-	git -C "$TREE" worktree add --detach "$wt" base >/dev/null
+	git -C "$TREE" worktree add -q --detach "$wt" base
 fi
 [ "$(git -C "$wt" rev-parse HEAD)" = "$(git -C "$TREE" rev-parse base)" ] ||
 	git -C "$wt" checkout -q --detach base

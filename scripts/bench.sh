@@ -63,29 +63,25 @@ else
 	echo "three levels: no figures (see $LOGS/three-level-build.log, $LOGS/three-level.log)" | tee -a "$out/bench.txt"
 	rc=1
 fi
-# Ours against upstream (make bench only, not make check's counts; takes a
-# kernel build the first time and 2 x BENCH_ROUNDS L0 boots; BENCH_UPSTREAM=0
-# leaves it out)
-if [ "$build" = 1 ] && [ "${BENCH_UPSTREAM:-1}" = 1 ]; then
+# extra SCRIPT TXT WHAT: one of make bench's comparisons (make bench only,
+# not make check's counts), its table appended to bench.txt.
+extra() {
 	echo >>"$out/bench.txt"
-	if "$TOP/scripts/bench-upstream.sh" >"$LOGS/bench-upstream.log" 2>&1; then
-		tee -a "$out/bench.txt" <"$out/bench-upstream.txt"
+	if "$TOP/scripts/$1.sh" >"$LOGS/$1.log" 2>&1; then
+		tee -a "$out/bench.txt" <"$out/$2"
 	else
-		echo "ours/upstream: not measured (see $LOGS/bench-upstream.log)" | tee -a "$out/bench.txt"
+		echo "$3: not measured (see $LOGS/$1.log)" | tee -a "$out/bench.txt"
 		rc=1
 	fi
-fi
-# No cost for hosts that do not nest: the DMA API's map/unmap benchmark on
-# the base and on the series (make bench only; two kernel builds the first
-# time and 2 x BENCH_ROUNDS boots; BENCH_DMA=0 leaves it out)
-if [ "$build" = 1 ] && [ "${BENCH_DMA:-1}" = 1 ]; then
-	echo >>"$out/bench.txt"
-	if "$TOP/scripts/bench-dma.sh" >"$LOGS/bench-dma.log" 2>&1; then
-		tee -a "$out/bench.txt" <"$out/bench-dma.txt"
-	else
-		echo "DMA API benchmark: not measured (see $LOGS/bench-dma.log)" | tee -a "$out/bench.txt"
-		rc=1
-	fi
+}
+# Ours against upstream (a kernel build the first time, then 2 x
+# BENCH_ROUNDS L0 boots; BENCH_UPSTREAM=0 leaves it out); no cost for hosts
+# that do not nest: the DMA API's map/unmap benchmark on the base and on
+# the series (two kernel builds the first time, 2 x BENCH_ROUNDS boots;
+# BENCH_DMA=0 leaves it out)
+if [ "$build" = 1 ]; then
+	[ "${BENCH_UPSTREAM:-1}" = 1 ] && extra bench-upstream bench-upstream.txt "ours/upstream"
+	[ "${BENCH_DMA:-1}" = 1 ] && extra bench-dma bench-dma.txt "DMA API benchmark"
 fi
 say "bench: $out/bench.txt, bench.csv, bench.png"
 exit "$rc"

@@ -19,6 +19,9 @@ import re
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_upstream import row, spread, write_csv  # noqa: E402
+
 NAME_RE = re.compile(r"(dmabench(?:-base)?)-(\d+)\.log$")
 LINE_RE = re.compile(r"# dma_bench: round=\d+ .*map_100ns=(\d+) .*unmap_100ns=(\d+)")
 KERNELS = {"dmabench": "series", "dmabench-base": "base"}
@@ -38,12 +41,6 @@ def boot_figures(path):
     return statistics.median(maps), statistics.median(unmaps)
 
 
-def spread(xs, fmt="{:.2f}"):
-    if not xs:
-        return "-"
-    return f"{fmt.format(statistics.median(xs))} ({fmt.format(min(xs))}-{fmt.format(max(xs))})"
-
-
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--csv")
@@ -60,7 +57,7 @@ def main(argv):
             print(f"DMA API benchmark: no figure of the {k}")
             return 1
     common = sorted(set(data["series"]) & set(data["base"]))
-    rows = [("what", "kernel", "median", "min", "max", "boots")]
+    rows = [("run", "what", "kernel", "median", "min", "max", "boots")]
     print(f"DMA API map/unmap latency, one page, strict, through QEMU's SMMUv3 "
           f"(kernel/dma/map_benchmark.c): {len(common)} interleaved round(s); us")
     for i, what in enumerate(("map", "unmap", "map+unmap")):
@@ -71,13 +68,9 @@ def main(argv):
                  if val(data["base"][r])]
         print(f"  {what:<9} series {spread(per['series'])}, base {spread(per['base'])}; "
               f"series/base {spread(ratio, '{:.3f}')}")
-        for k, xs in list(per.items()) + [("series/base", ratio)]:
-            if xs:
-                rows.append((what, k, f"{statistics.median(xs):.3f}", f"{min(xs):.3f}",
-                             f"{max(xs):.3f}", str(len(xs))))
-    if a.csv:
-        with open(a.csv, "w", encoding="utf-8") as f:
-            f.writelines(",".join(r) + "\n" for r in rows)
+        rows += [row("dma", what, k, xs) for k, xs in list(per.items()) + [("series/base", ratio)]
+                 if xs]
+    write_csv(a.csv, rows)
     return 0
 
 

@@ -78,6 +78,18 @@ def spread(xs, fmt="{:.2f}"):
     return f"{fmt.format(statistics.median(xs))} ({fmt.format(min(xs))}-{fmt.format(max(xs))})"
 
 
+def row(run, what, kernel, xs):
+    """A CSV row: median, min, max and count of XS."""
+    return (run, what, kernel, f"{statistics.median(xs):.3f}", f"{min(xs):.3f}",
+            f"{max(xs):.3f}", str(len(xs)))
+
+
+def write_csv(path, rows):
+    if path:
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(",".join(r) + "\n" for r in rows)
+
+
 def vs_plain(runs, run, what):
     r, p = runs.get(run, {}), runs.get("plain", {})
     if what in r and what in p and p[what]:
@@ -104,10 +116,8 @@ def table(data, mib):
                     and vs_plain(data["upstream"][i], run, what)]
             lines.append(f"  {run:<11} {what.replace('fio_', 'fio ') if what.startswith('fio_') else 'l3_disk ' + what:<21} accel/plain: ours {spread(per['ours'])}, "
                          f"upstream {spread(per['upstream'])}; ours/upstream {spread(pair)}")
-            for k, xs in list(per.items()) + [("ours/upstream", pair)]:
-                if xs:
-                    rows.append((run, what, k, f"{statistics.median(xs):.3f}", f"{min(xs):.3f}",
-                                 f"{max(xs):.3f}", str(len(xs))))
+            rows += [row(run, what, k, xs) for k, xs in list(per.items()) + [("ours/upstream", pair)]
+                     if xs]
         for k in KERNELS:
             cm = [rs[run]["workload_cmds"] / (2 * mib) for rs in data[k].values()
                   if "workload_cmds" in rs.get(run, {})]
@@ -118,11 +128,9 @@ def table(data, mib):
             lines.append(f"  {run:<11} {k:<8} guest commands per MiB {spread(cm)}, "
                          f"L0 commands per guest command {spread(l0)}, L1 us per "
                          f"IOMMU_HWPT_INVALIDATE median {spread(inv, '{:.0f}')} p99 {spread(p99, '{:.0f}')}")
-            for what, xs in (("guest_cmds_per_mib", cm), ("l0_per_guest_cmd", l0),
-                             ("inv_median_us", inv), ("inv_p99_us", p99)):
-                if xs:
-                    rows.append((run, what, k, f"{statistics.median(xs):.3f}", f"{min(xs):.3f}",
-                                 f"{max(xs):.3f}", str(len(xs))))
+            rows += [row(run, what, k, xs) for what, xs in
+                     (("guest_cmds_per_mib", cm), ("l0_per_guest_cmd", l0),
+                      ("inv_median_us", inv), ("inv_p99_us", p99)) if xs]
     return lines, rows
 
 
@@ -139,9 +147,7 @@ def main(argv):
             return 1
     lines, rows = table(data, a.mib)
     print("\n".join(lines))
-    if a.csv:
-        with open(a.csv, "w", encoding="utf-8") as f:
-            f.writelines(",".join(r) + "\n" for r in rows)
+    write_csv(a.csv, rows)
     return 0
 
 

@@ -72,7 +72,7 @@ build_fio() {
 	tar -xzf "$tgz" -C "$src" --strip-components=1
 	(cd "$src" && ./configure --cc="${CROSS_COMPILE}gcc" --build-static --disable-native >/dev/null &&
 		make -j"$JOBS" fio >/dev/null 2>&1) || die "fio did not build (in $src)"
-	cp "$src/fio" "$L3/fio"
+	"${CROSS_COMPILE}strip" -o "$L3/fio" "$src/fio"
 	echo "$FIO_VERSION $FIO_SHA256" >"$L3/fio.version"
 	rm -rf "$src"
 	say "L2's fio $FIO_VERSION (static): $L3/fio"

@@ -26,19 +26,25 @@ def measured(plain, accel, cmds=1024, l0=1100, guest=1090, inv=40):
             f"accel inv_timing calls=1076 median_us={inv} p99_us={inv * 3}\n")
 
 
+def run_tool(tool, files, args=()):
+    """TOOL (a bench_*.py) on FILES ({name: text}, written to a temporary
+    directory) with --csv: (exit status, stdout, CSV lines)."""
+    with tempfile.TemporaryDirectory() as d:
+        paths = []
+        for name, text in files.items():
+            paths.append(os.path.join(d, name))
+            with open(paths[-1], "w", encoding="utf-8") as f:
+                f.write(text)
+        csv = os.path.join(d, "out.csv")
+        p = subprocess.run([sys.executable, tool, "--csv", csv, *args] + paths,
+                           capture_output=True, text=True, check=False)
+        rows = open(csv, encoding="utf-8").read().splitlines() if os.path.exists(csv) else []
+        return p.returncode, p.stdout, rows
+
+
 class BenchUpstream(unittest.TestCase):
     def run_tool(self, files):
-        with tempfile.TemporaryDirectory() as d:
-            paths = []
-            for name, text in files.items():
-                paths.append(os.path.join(d, name))
-                with open(paths[-1], "w", encoding="utf-8") as f:
-                    f.write(text)
-            csv = os.path.join(d, "out.csv")
-            p = subprocess.run([sys.executable, TOOL, "--csv", csv, "--mib", "64"] + paths,
-                               capture_output=True, text=True, check=False)
-            rows = open(csv, encoding="utf-8").read().splitlines() if os.path.exists(csv) else []
-            return p.returncode, p.stdout, rows
+        return run_tool(TOOL, files, ("--mib", "64"))
 
     def test_ratio_of_ratios(self):
         # round 1: ours 50/100, upstream 40/100; round 2: the machine twice

@@ -10,7 +10,7 @@ import re
 import unittest
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MAX_LINES = 190
+MAX_LINES = 200
 
 # Placeholders the README writes in capitals: guest/NAME.c, build/out/VARIANT
 PLACEHOLDER_RE = re.compile(r"\b[A-Z]{2,}\b")

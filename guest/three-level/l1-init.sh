@@ -379,19 +379,20 @@ inv_timing_end() {
 	[ "$(arg l3.inv_timing 0)" = 1 ] && [ -e "$TRACEFS/events/kprobes/wbinv" ] || return 0
 	echo 0 >"$TRACEFS/tracing_on"
 	echo 0 >"$TRACEFS/events/kprobes/enable"
-	awk -v r="$1" '
+	# each call's time (entry to return, by task), sorted; then the median
+	# and the 99th percentile
+	awk '
 	/ wbinv: / || / wbinvret: / {
 		for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) t = substr($i, 1, length($i) - 1)
 		task = $1
 		if ($0 ~ / wbinv: /) start[task] = t
-		else if (task in start) { d[n++] = (t - start[task]) * 1e6; delete start[task] }
-	}
+		else if (task in start) { printf "%.0f\n", (t - start[task]) * 1e6; delete start[task] }
+	}' "$TRACEFS/trace" | sort -n >/tmp/inv-us
+	awk -v r="$1" '{ d[n++] = $1 }
 	END {
 		if (!n) { print "l1: inv-timing run=" r " calls=0"; exit }
-		# insertion sort: a run makes about a thousand calls
-		for (i = 1; i < n; i++) { v = d[i]; for (j = i - 1; j >= 0 && d[j] > v; j--) d[j + 1] = d[j]; d[j + 1] = v }
-		printf "l1: inv-timing run=%s calls=%d median_us=%.0f p99_us=%.0f\n", r, n, d[int((n - 1) / 2)], d[int((n - 1) * 0.99)]
-	}' "$TRACEFS/trace"
+		printf "l1: inv-timing run=%s calls=%d median_us=%d p99_us=%d\n", r, n, d[int((n - 1) / 2)], d[int((n - 1) * 0.99)]
+	}' /tmp/inv-us
 	echo >"$TRACEFS/kprobe_events"
 }
 
