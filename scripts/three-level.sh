@@ -27,8 +27,9 @@
 # stage-1 and stage-2 leaf read), L3_MIB (64),
 # L3_PROBE=1 (L1 lists QEMU 11.1.3's trace events and arm-smmuv3 properties),
 # L3_INV_TIMING=1 (L1 times each IOMMU_HWPT_INVALIDATE in its kernel: make
-# bench), L3_FIO_MIB=N (L2 runs fio on N MiB of its own after its disk
-# workload: make bench).
+# bench; L3_INV_FN=FUNCTION times that kernel function instead),
+# L3_FIO_MIB=N (L2 runs fio on N MiB of its own after its disk workload:
+# make bench).
 # Outputs (NAME: three-level, or three-level-direct), under the calling
 # command's build/runs/COMMAND/: logs/NAME-serial.log, NAME-trace.log,
 # NAME-cmdline.txt, NAME-disk.img, NAME-disk2.img; results/NAME.txt (one "PASS|FAIL|SKIP
@@ -137,6 +138,7 @@ else
 	append+=" l3.mib=$mib l3.host_off=$host_off l3.host_mib=$host_mib l3.host_seed=$host_seed l3.edu_l1=1"
 	append+=" l3.fio_off=$fio_off l3.fio_mib=$fio_mib"
 	append+=" l3.probe=${L3_PROBE:-0} l3.inv_timing=${L3_INV_TIMING:-0}"
+	[ -n "${L3_INV_FN:-}" ] && append+=" l3.inv_fn=$L3_INV_FN"
 fi
 l0=(qemu-system-aarch64 "${mach[@]}" -nodefaults -display none
 	-no-reboot -monitor none -serial "file:$log"

@@ -356,16 +356,19 @@ dev_driver() {
 # With l3.inv_timing=1 (make bench), each IOMMU_HWPT_INVALIDATE of a
 # single-VM run is timed inside this kernel, the same way on any kernel:
 # a kprobe at iommufd_hwpt_invalidate's entry and a kretprobe at its
-# return (tracefs), paired by task. Prints "l1: inv-timing run=RUN calls=N
+# return (tracefs), paired by task; l3.inv_fn=FUNCTION times another
+# function instead (a driver's part of the call, say). Prints "l1: inv-timing run=RUN calls=N
 # median_us=M p99_us=P" (the trace clock's microseconds).
 TRACEFS=/sys/kernel/tracing
 inv_timing_start() {
+	local fn
 	[ "$(arg l3.inv_timing 0)" = 1 ] || return 0
 	[ -e "$TRACEFS/kprobe_events" ] || mount -t tracefs tracefs "$TRACEFS" 2>/dev/null
 	echo 0 >"$TRACEFS/tracing_on"
 	echo >"$TRACEFS/kprobe_events"
-	if ! echo 'p:wbinv iommufd_hwpt_invalidate' >>"$TRACEFS/kprobe_events" ||
-		! echo 'r:wbinvret iommufd_hwpt_invalidate' >>"$TRACEFS/kprobe_events"; then
+	fn=$(arg l3.inv_fn iommufd_hwpt_invalidate)
+	if ! echo "p:wbinv $fn" >>"$TRACEFS/kprobe_events" ||
+		! echo "r:wbinvret $fn" >>"$TRACEFS/kprobe_events"; then
 		echo "l1: inv-timing run=$1 error=kprobe"
 		return 0
 	fi
