@@ -63,12 +63,13 @@ def check_crash(t, k, run):
     work = t.log.l2_lines(run, "disk")
     inflight = (up and kill is not None and kill.get("workload_seen") == "1"
                 and l2_done(t, run) is None)
-    t.res.add("PASS" if inflight else "FAIL", f"{run}.killed-in-flight",
-              (f"kill -9 of QEMU (pid {kill.get('pid')}) once L2's workload ran "
-               f"(workload_seen={kill.get('workload_seen')}, {kill.get('loops_done')} of its "
-               f"loops read back before, {killed[0].get('loops_done') if killed else '?'} after); "
-               f"L2's last disk line: {work[-1][0] if work else 'none'}; L2 never finished"
-               if kill else "L1 killed nothing") if inflight or kill else "L1 killed nothing")
+    why = "L1 killed nothing" if kill is None else (
+        f"kill -9 of QEMU (pid {kill.get('pid')}) once L2's workload ran "
+        f"(workload_seen={kill.get('workload_seen')}, {kill.get('loops_done')} of its "
+        f"loops read back before, {killed[0].get('loops_done') if killed else '?'} after); "
+        f"L2's last disk line: {work[-1][0] if work else 'none'}; L2 "
+        f"{'never finished' if l2_done(t, run) is None else 'finished: not in flight'}")
+    t.res.add("PASS" if inflight else "FAIL", f"{run}.killed-in-flight", why)
     rc = q.get("rc") if q else None
     t.res.add("PASS" if rc == "137" else "FAIL", f"{run}.qemu-killed",
               f"QEMU 11.1.3's exit status {rc} (137: killed by SIGKILL)")
@@ -323,13 +324,8 @@ VMS = ("two-a", "two-b", "two-c")
 
 
 def vmids_in(w):
-    """The VMIDs (non-zero) of the TLBIs in a window, with counts."""
-    c = collections.Counter()
-    for op, d in (w.cmds if w else []):
-        v = d.get("vmid")
-        if v not in (None, "0"):
-            c[v] += 1
-    return c
+    """The VMIDs (non-zero) of L0's commands in a window, with counts."""
+    return tl.classify_l0(w, set())[1] if w else collections.Counter()
 
 
 def check_two(t, k, run):
@@ -401,15 +397,7 @@ def check_two_forwarded(t, run, vmid):
     commands there are under the other VMID)."""
     for vm in ("two-a", "two-b"):
         w = t.wins.get(f"vm:{vm}")
-        per = collections.Counter()
-        prev = None
-        for op, d in (w.cmds if w else []):
-            v = d.get("vmid")
-            if v not in (None, "0") and op.startswith("SMMU_CMD_TLBI_NH") and \
-                    not (op == "SMMU_CMD_TLBI_NH_ALL" and prev == "SMMU_CMD_TLBI_S2_IPA"):
-                per[(v, op)] += 1
-            if op != "SMMU_CMD_SYNC":
-                prev = op
+        per = tl.classify_l0(w, set())[2] if w else collections.Counter()
         guest, _, _ = tl.guest_commands(t.log, vm)
         v = vmid.get(vm)
         rows, ok = [], v is not None
@@ -417,7 +405,7 @@ def check_two_forwarded(t, run, vmid):
             g, got = guest.get(op, 0), per.get((v, op), 0)
             rows.append(f"{op[14:]} {g}/{got}")
             ok = ok and g == got
-        ok = ok and sum(guest.get(o, 0) for o in ("SMMU_CMD_TLBI_NH_VA",)) > 0
+        ok = ok and guest.get("SMMU_CMD_TLBI_NH_VA", 0) > 0
         t.res.add("PASS" if ok else "FAIL", f"{run}.{vm[4:]}.commands.own-vmid",
                   f"{vm}'s guest TLBIs / L0's under its VMID {v}: " + ", ".join(rows))
 

@@ -274,9 +274,11 @@ def classify_l0(w, sids):
     parent's VMID (vmid != 0: L1's own stage-1 domains use VMID 0), the
     guest's forwarded TLBIs, and the TLBI_NH_ALL that the host adds to each
     of its own stage-2 changes (after TLBI_S2_IPA, in the same batch); CD
-    invalidations of the assigned streams; and the rest by opcode."""
+    invalidations of the assigned streams; and the rest by opcode. Returns
+    (by cause, commands per VMID, forwarded guest TLBIs per (VMID, opcode))."""
     cls = collections.Counter()
     vmids = collections.Counter()
+    fwd = collections.Counter()
     prev = None
     for op, d in w.cmds:
         vmid = d.get("vmid")
@@ -290,6 +292,7 @@ def classify_l0(w, sids):
             elif op in ("SMMU_CMD_TLBI_NH_VA", "SMMU_CMD_TLBI_NH_VAA",
                         "SMMU_CMD_TLBI_NH_ASID", "SMMU_CMD_TLBI_NH_ALL"):
                 cls["vmid:" + op] += 1
+                fwd[(vmid, op)] += 1
             else:
                 cls["host:" + op[9:]] += 1
         elif op in ("SMMU_CMD_CFGI_CD", "SMMU_CMD_CFGI_CD_ALL") and \
@@ -300,7 +303,7 @@ def classify_l0(w, sids):
         else:
             cls["other:" + op[9:] + ("" if vmid is None else f"(vmid {vmid})")] += 1
         prev = op
-    return cls, vmids
+    return cls, vmids, fwd
 
 
 def guest_commands(log, run):
@@ -327,7 +330,7 @@ def command_check(res, log, w, run, sids, mib, meas):
     guest, work, inv = guest_commands(log, run)
     calls = sum(n for (p, rc, k), n in inv.items() if k == "calls")
     failed = {(p, rc): n for (p, rc, k), n in inv.items() if k == "calls" and rc != "0"}
-    cls, vmids = classify_l0(w, sids)
+    cls, vmids, _ = classify_l0(w, sids)
     meas.append(f"{run} l0_commands_by_cause " + " ".join(f"{k}={n}" for k, n in sorted(cls.items())))
     meas.append(f"{run} guest_commands " + " ".join(f"{k[9:]}={n}" for k, n in sorted(guest.items())))
     meas.append(f"{run} guest_invalidate_calls={calls} " +

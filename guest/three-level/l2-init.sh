@@ -168,7 +168,8 @@ case "$RUN" in life*) life ;; esac
 # l3.loop=N: the workload N times (the crash run's L2 is killed during it;
 # a two-VM run's second VM goes on after the first has gone).
 n=0
-while [ "$n" -lt "$(arg l3.loop 1)" ]; do
+loops=$(arg l3.loop 1)
+while [ "$n" -lt "$loops" ]; do
 	/bin/l3_disk run "$DEV" "$(arg l3.off 0)" "$(arg l3.mib 64)" "$(arg l3.seed 0x5eed)" \
 		"$(arg l3.host_off 64)" "$(arg l3.host_mib 0)" "$(arg l3.host_seed 0)" || rc=1
 	n=$((n + 1))
