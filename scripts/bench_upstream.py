@@ -16,7 +16,9 @@ accelerated vSMMU (accel, accel-lazy):
   - guest commands per MiB the workload moved, the commands L0's SMMU
     consumed per guest command (the run's whole window), and L1's own time
     per IOMMU_HWPT_INVALIDATE call (a kprobe and a kretprobe in L1: median
-    and 99th percentile of each run, then their median and range).
+    and 99th percentile of each run, then their median and range), and
+    how much of it the driver's function took (a second pair of probes in
+    the same calls: bench-upstream.sh's L3_INV_INNER) and the rest.
 Timings are ratios, never a verdict. Also writes a CSV (--csv).
   bench_upstream.py [--csv FILE] MEASURED...
 Exits 1 if a kernel has no round with both throughputs.
@@ -56,6 +58,10 @@ def load(path):
             elif words[1] == "inv_timing" and "median_us" in kv:
                 runs[run]["inv_median"] = float(kv["median_us"])
                 runs[run]["inv_p99"] = float(kv["p99_us"])
+                if "inner" in kv:
+                    runs[run]["inv_inner"] = kv["inner"]
+                    runs[run]["inv_inner_median"] = float(kv["inner_median_us"])
+                    runs[run]["inv_outside_median"] = float(kv["outside_median_us"])
             elif "write_mib_s" in kv and "read_mib_s" in kv:
                 runs[run]["write"] = float(kv["write_mib_s"])
                 runs[run]["read"] = float(kv["read_mib_s"])
@@ -125,12 +131,22 @@ def table(data, mib):
                   if rs.get(run, {}).get("guest_cmds")]
             inv = [rs[run]["inv_median"] for rs in data[k].values() if "inv_median" in rs.get(run, {})]
             p99 = [rs[run]["inv_p99"] for rs in data[k].values() if "inv_p99" in rs.get(run, {})]
+            inner = [rs[run]["inv_inner_median"] for rs in data[k].values()
+                     if "inv_inner_median" in rs.get(run, {})]
+            outside = [rs[run]["inv_outside_median"] for rs in data[k].values()
+                       if "inv_outside_median" in rs.get(run, {})]
+            names = sorted({rs[run]["inv_inner"] for rs in data[k].values()
+                            if "inv_inner" in rs.get(run, {})})
+            split = (f"; in {'/'.join(names)} {spread(inner, '{:.0f}')}, outside it "
+                     f"{spread(outside, '{:.0f}')}" if inner else "")
             lines.append(f"  {run:<11} {k:<8} guest commands per MiB {spread(cm)}, "
                          f"L0 commands per guest command {spread(l0)}, L1 us per "
-                         f"IOMMU_HWPT_INVALIDATE median {spread(inv, '{:.0f}')} p99 {spread(p99, '{:.0f}')}")
+                         f"IOMMU_HWPT_INVALIDATE median {spread(inv, '{:.0f}')} p99 {spread(p99, '{:.0f}')}"
+                         + split)
             rows += [row(run, what, k, xs) for what, xs in
                      (("guest_cmds_per_mib", cm), ("l0_per_guest_cmd", l0),
-                      ("inv_median_us", inv), ("inv_p99_us", p99)) if xs]
+                      ("inv_median_us", inv), ("inv_p99_us", p99),
+                      ("inv_inner_median_us", inner), ("inv_outside_median_us", outside)) if xs]
     return lines, rows
 
 

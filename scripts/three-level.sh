@@ -27,7 +27,8 @@
 # stage-1 and stage-2 leaf read), L3_MIB (64),
 # L3_PROBE=1 (L1 lists QEMU 11.1.3's trace events and arm-smmuv3 properties),
 # L3_INV_TIMING=1 (L1 times each IOMMU_HWPT_INVALIDATE in its kernel: make
-# bench; L3_INV_FN=FUNCTION times that kernel function instead),
+# bench; L3_INV_FN=FUNCTION times that kernel function instead;
+# L3_INV_INNER=FUNCTION also times, in the same calls, a function they make),
 # L3_FIO_MIB=N (L2 runs fio on N MiB of its own after its disk workload:
 # make bench).
 # Outputs (NAME: three-level, or three-level-direct), under the calling
@@ -139,6 +140,7 @@ else
 	append+=" l3.fio_off=$fio_off l3.fio_mib=$fio_mib"
 	append+=" l3.probe=${L3_PROBE:-0} l3.inv_timing=${L3_INV_TIMING:-0}"
 	[ -n "${L3_INV_FN:-}" ] && append+=" l3.inv_fn=$L3_INV_FN"
+	[ -n "${L3_INV_INNER:-}" ] && append+=" l3.inv_inner=$L3_INV_INNER"
 fi
 l0=(qemu-system-aarch64 "${mach[@]}" -nodefaults -display none
 	-no-reboot -monitor none -serial "file:$log"

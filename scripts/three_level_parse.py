@@ -532,7 +532,9 @@ def check_run(t, k, run):
     for _, d in t.log.l1_lines("inv-timing", run=run):
         # L1's own time per IOMMU_HWPT_INVALIDATE (make bench's l3.inv_timing)
         t.meas.append(f"{run} inv_timing " + " ".join(f"{k}={d[k]}" for k in
-                                                      ("calls", "median_us", "p99_us") if k in d))
+                                                      ("calls", "median_us", "p99_us", "inner",
+                                                       "inner_median_us", "outside_median_us")
+                                                      if k in d))
     if state == "down":
         for name in ("disk", "msix", "poweroff"):
             t.res.add("SKIP", f"{run}.{name}", "L2 did not boot")

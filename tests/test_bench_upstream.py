@@ -64,6 +64,20 @@ class BenchUpstream(unittest.TestCase):
         self.assertIn("L1 us per IOMMU_HWPT_INVALIDATE median 40 (40-40) p99 120 (120-120)", out)
         self.assertIn("accel,write,ours/upstream,1.250,1.250,1.250,2", rows)
 
+    def test_inner_split(self):
+        # the driver's part of each call (L3_INV_INNER) and the rest, per kernel
+        ours = measured(100, 50).replace("p99_us=120\n", "p99_us=120 inner=arm_smmu_cache_invalidate "
+                                         "inner_median_us=30 outside_median_us=10\n")
+        up = measured(100, 40).replace("p99_us=120\n", "p99_us=120 inner=arm_vsmmu_cache_invalidate "
+                                       "inner_median_us=35 outside_median_us=5\n")
+        rc, out, rows = self.run_tool({"bench-ours-1-measured.txt": ours,
+                                       "bench-upstream-1-measured.txt": up})
+        self.assertEqual(rc, 0, out)
+        self.assertIn("p99 120 (120-120); in arm_smmu_cache_invalidate 30 (30-30), "
+                      "outside it 10 (10-10)", out)
+        self.assertIn("; in arm_vsmmu_cache_invalidate 35 (35-35), outside it 5 (5-5)", out)
+        self.assertIn("accel,inv_outside_median_us,upstream,5.000,5.000,5.000,1", rows)
+
     def test_missing_kernel_fails(self):
         rc, out, _ = self.run_tool({"bench-ours-1-measured.txt": measured(100, 50)})
         self.assertEqual(rc, 1)

@@ -357,18 +357,25 @@ dev_driver() {
 # single-VM run is timed inside this kernel, the same way on any kernel:
 # a kprobe at iommufd_hwpt_invalidate's entry and a kretprobe at its
 # return (tracefs), paired by task; l3.inv_fn=FUNCTION times another
-# function instead (a driver's part of the call, say). Prints "l1: inv-timing run=RUN calls=N
-# median_us=M p99_us=P" (the trace clock's microseconds).
+# function instead. l3.inv_inner=FUNCTION also times a function the call
+# makes (a driver's part of it, say) in the same calls: each call's time
+# inside it, and outside it (the rest of the call, which then includes the
+# cost of the inner probes). Prints "l1: inv-timing run=RUN calls=N
+# median_us=M p99_us=P [inner=FUNCTION inner_median_us=I outside_median_us=O]"
+# (the trace clock's microseconds).
 TRACEFS=/sys/kernel/tracing
 inv_timing_start() {
-	local fn
+	local fn inner
 	[ "$(arg l3.inv_timing 0)" = 1 ] || return 0
 	[ -e "$TRACEFS/kprobe_events" ] || mount -t tracefs tracefs "$TRACEFS" 2>/dev/null
 	echo 0 >"$TRACEFS/tracing_on"
 	echo >"$TRACEFS/kprobe_events"
 	fn=$(arg l3.inv_fn iommufd_hwpt_invalidate)
+	inner=$(arg l3.inv_inner "")
 	if ! echo "p:wbinv $fn" >>"$TRACEFS/kprobe_events" ||
-		! echo "r:wbinvret $fn" >>"$TRACEFS/kprobe_events"; then
+		! echo "r:wbinvret $fn" >>"$TRACEFS/kprobe_events" ||
+		{ [ -n "$inner" ] && ! { echo "p:wbin $inner" >>"$TRACEFS/kprobe_events" &&
+			echo "r:wbinret $inner" >>"$TRACEFS/kprobe_events"; }; }; then
 		echo "l1: inv-timing run=$1 error=kprobe"
 		return 0
 	fi
@@ -382,20 +389,34 @@ inv_timing_end() {
 	[ "$(arg l3.inv_timing 0)" = 1 ] && [ -e "$TRACEFS/events/kprobes/wbinv" ] || return 0
 	echo 0 >"$TRACEFS/tracing_on"
 	echo 0 >"$TRACEFS/events/kprobes/enable"
-	# each call's time (entry to return, by task), sorted; then the median
-	# and the 99th percentile
+	# each call's time (entry to return, by task), and its time inside the
+	# inner function; then the median and the 99th percentile of each
 	awk '
-	/ wbinv: / || / wbinvret: / {
+	/ wbinv: | wbinvret: | wbin: | wbinret: / {
 		for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) t = substr($i, 1, length($i) - 1)
 		task = $1
-		if ($0 ~ / wbinv: /) start[task] = t
-		else if (task in start) { printf "%.0f\n", (t - start[task]) * 1e6; delete start[task] }
-	}' "$TRACEFS/trace" | sort -n >/tmp/inv-us
-	awk -v r="$1" '{ d[n++] = $1 }
+		if ($0 ~ / wbinv: /) { start[task] = t; in_us[task] = 0 }
+		else if ($0 ~ / wbin: /) istart[task] = t
+		else if ($0 ~ / wbinret: /) {
+			if (task in istart) { in_us[task] += (t - istart[task]) * 1e6; delete istart[task] }
+		} else if (task in start) {
+			all = (t - start[task]) * 1e6
+			printf "%.0f %.0f %.0f\n", all, in_us[task], all - in_us[task]
+			delete start[task]
+		}
+	}' "$TRACEFS/trace" >/tmp/inv-us
+	for col in 1 2 3; do
+		cut -d" " -f$col /tmp/inv-us | sort -n >/tmp/inv-us-$col
+	done
+	awk -v r="$1" -v inner="$(arg l3.inv_inner "")" '
+	FILENAME ~ /-1$/ { a[n++] = $1 } FILENAME ~ /-2$/ { b[m++] = $1 } FILENAME ~ /-3$/ { c[o++] = $1 }
 	END {
 		if (!n) { print "l1: inv-timing run=" r " calls=0"; exit }
-		printf "l1: inv-timing run=%s calls=%d median_us=%d p99_us=%d\n", r, n, d[int((n - 1) / 2)], d[int((n - 1) * 0.99)]
-	}' /tmp/inv-us
+		line = sprintf("l1: inv-timing run=%s calls=%d median_us=%d p99_us=%d", r, n, a[int((n - 1) / 2)], a[int((n - 1) * 0.99)])
+		if (inner != "")
+			line = line sprintf(" inner=%s inner_median_us=%d outside_median_us=%d", inner, b[int((m - 1) / 2)], c[int((o - 1) / 2)])
+		print line
+	}' /tmp/inv-us-1 /tmp/inv-us-2 /tmp/inv-us-3
 	echo >"$TRACEFS/kprobe_events"
 }
 
