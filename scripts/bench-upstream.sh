@@ -35,5 +35,5 @@ for ((i = 1; i <= rounds; i++)); do
 		measured+=("$LOGS/three-level-bench-$k-$i-measured.txt")
 	done
 done
-python3 "$TOP/scripts/bench_upstream.py" --mib "${L3_MIB:-64}" --csv "$RUNDIR/bench-upstream.csv" \
+python3 "$TOP/scripts/bench_upstream.py" --mib "${L3_MIB:-64}" --csv "$RUNDIR/bench-upstream.csv" --chart "$RUNDIR" \
 	"${measured[@]}" | tee "$RUNDIR/bench-upstream.txt"

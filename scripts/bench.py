@@ -492,17 +492,13 @@ def report(rows, times):
     return "\n".join(out)
 
 
-def check_chart(out_dir, rows):
-    """The chart: commands per request, with range invalidation and per
-    page. Why gnuplot could not draw it, or None."""
-    dat = os.path.join(out_dir, "bench.dat")
-    with open(dat, "w") as f:
-        for r in rows:
-            if r["kind"] == "range":
-                f.write(f"{r['name']} {r['cmds'] + r['syncs']} {r['per_page'] + 1}\n")
-    gp = f"""set terminal pngcairo size 900,480 noenhanced
-set output '{os.path.join(out_dir, "bench.png")}'
-set title 'Commands per guest TLBI_NH_VA range (TLBI + CMD_SYNC), QEMU SMMUv3 trace'
+COMMANDS_DAT = "bench.dat"
+
+
+def commands_panel(dat):
+    """gnuplot's commands for the chart of commands per request (range
+    invalidation, and one TLBI per page), from DAT."""
+    return f"""set title 'Commands per guest TLBI_NH_VA range (TLBI + CMD_SYNC), QEMU SMMUv3 trace'
 set style data histograms
 set style fill solid 0.8 border -1
 set logscale y
@@ -512,11 +508,34 @@ set xtics rotate by -30
 set key top left horizontal
 plot '{dat}' using 2:xtic(1) title 'driver, range invalidation', '' using 3 title 'one TLBI per page + sync'
 """
+
+
+def draw(out_dir, panels):
+    """bench.png in OUT_DIR: the PANELS (gnuplot commands each), one above
+    the other. Why gnuplot could not draw it, or None."""
+    gp = (f"set terminal pngcairo size 900,{480 * len(panels)} noenhanced\n"
+          f"set output '{os.path.join(out_dir, 'bench.png')}'\n")
+    if len(panels) > 1:
+        gp += f"set multiplot layout {len(panels)},1\n"
+    gp += "reset\n".join(panels)
+    if len(panels) > 1:
+        gp += "unset multiplot\n"
     try:
         subprocess.run(["gnuplot"], input=gp, text=True, check=True)
     except (OSError, subprocess.CalledProcessError) as e:
         return f"gnuplot: {e}"
     return None
+
+
+def check_chart(out_dir, rows):
+    """The chart: commands per request, with range invalidation and per
+    page. Why gnuplot could not draw it, or None."""
+    dat = os.path.join(out_dir, COMMANDS_DAT)
+    with open(dat, "w") as f:
+        for r in rows:
+            if r["kind"] == "range":
+                f.write(f"{r['name']} {r['cmds'] + r['syncs']} {r['per_page'] + 1}\n")
+    return draw(out_dir, [commands_panel(dat)])
 
 
 def finish(w, path):

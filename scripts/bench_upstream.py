@@ -19,8 +19,10 @@ accelerated vSMMU (accel, accel-lazy):
     and 99th percentile of each run, then their median and range), and
     how much of it the driver's function took (a second pair of probes in
     the same calls: bench-upstream.sh's L3_INV_INNER) and the rest.
-Timings are ratios, never a verdict. Also writes a CSV (--csv).
-  bench_upstream.py [--csv FILE] MEASURED...
+Timings are ratios, never a verdict. Also writes a CSV (--csv), and with
+--chart DIR adds the ours/upstream medians (bars from the smallest to the
+largest round) under make bench's commands chart in DIR/bench.png.
+  bench_upstream.py [--csv FILE] [--chart DIR] MEASURED...
 Exits 1 if a kernel has no round with both throughputs.
 """
 import argparse
@@ -29,6 +31,9 @@ import os
 import re
 import statistics
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402
 
 NAME_RE = re.compile(r"bench-(ours|upstream)-(\d+)-measured\.txt$")
 KERNELS = ("ours", "upstream")
@@ -150,10 +155,38 @@ def table(data, mib):
     return lines, rows
 
 
+def chart(out_dir, rows):
+    """DIR/bench.png: make bench's commands chart (if bench.py drew it in
+    DIR) and under it ours/upstream of accel/plain per run and workload.
+    Why gnuplot could not draw it, or None."""
+    dat = os.path.join(out_dir, "bench-upstream.dat")
+    with open(dat, "w", encoding="utf-8") as f:
+        for run, what, kernel, med, lo, hi, _ in rows[1:]:
+            if kernel == "ours/upstream":
+                name = what.replace("fio_", "fio ") if what.startswith("fio_") else "l3_disk " + what
+                f.write(f'"{run} {name}" {med} {lo} {hi}\n')
+    panel = f"""set title 'ours/upstream of throughput accel/plain (median, range over the rounds); 1 = as fast'
+set style data histograms
+set style histogram errorbars gap 1 lw 1
+set style fill solid 0.8 border -1
+set yrange [0:*]
+set ylabel 'ours/upstream'
+set xtics rotate by -30
+set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2
+plot '{dat}' using 2:3:4:xtic(1) title 'ours/upstream'
+"""
+    panels = [panel]
+    commands = os.path.join(out_dir, bench.COMMANDS_DAT)
+    if os.path.exists(commands):
+        panels.insert(0, bench.commands_panel(commands))
+    return bench.draw(out_dir, panels)
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--csv")
     ap.add_argument("--mib", type=int, default=64)
+    ap.add_argument("--chart", metavar="DIR")
     ap.add_argument("measured", nargs="+")
     a = ap.parse_args(argv)
     data = rounds(a.measured)
@@ -164,6 +197,10 @@ def main(argv):
     lines, rows = table(data, a.mib)
     print("\n".join(lines))
     write_csv(a.csv, rows)
+    if a.chart:
+        why = chart(a.chart, rows)
+        if why:
+            print(f"ours/upstream: no chart ({why})")
     return 0
 
 

@@ -5,6 +5,7 @@ interleaved rounds of the three-level machine's measured figures.
 Run: python3 -m unittest tests/test_bench_upstream.py
 """
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -77,6 +78,25 @@ class BenchUpstream(unittest.TestCase):
                       "outside it 10 (10-10)", out)
         self.assertIn("; in arm_vsmmu_cache_invalidate 35 (35-35), outside it 5 (5-5)", out)
         self.assertIn("accel,inv_outside_median_us,upstream,5.000,5.000,5.000,1", rows)
+
+    @unittest.skipUnless(shutil.which("gnuplot"), "no gnuplot (make setup installs it)")
+    def test_chart_under_the_commands(self):
+        # the ours/upstream panel goes under bench.py's commands chart
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "bench.dat"), "w", encoding="utf-8") as f:
+                f.write("1-page 2 2\n16-pages 2 17\n")
+            files = {"bench-ours-1-measured.txt": measured(100, 50),
+                     "bench-upstream-1-measured.txt": measured(100, 40)}
+            rc, out, _ = run_tool(TOOL, files, ("--chart", d))
+            self.assertEqual(rc, 0, out)
+            self.assertNotIn("no chart", out)
+            with open(os.path.join(d, "bench-upstream.dat"), encoding="utf-8") as f:
+                self.assertIn('"accel l3_disk write" 1.250 1.250 1.250', f.read())
+            with open(os.path.join(d, "bench.png"), "rb") as f:
+                png = f.read()
+            self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
+            # two panels: twice the height of one (900x480)
+            self.assertEqual(int.from_bytes(png[20:24], "big"), 960)
 
     def test_missing_kernel_fails(self):
         rc, out, _ = self.run_tool({"bench-ours-1-measured.txt": measured(100, 50)})
