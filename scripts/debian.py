@@ -264,9 +264,12 @@ class Apt:
 
     def load(self):
         if self.index is None:
-            self.index = {}
+            # built aside: a scan with no lists yet (a new cache) updates
+            # them first, which drops the index it had
+            index = {}
             for rec in self.scan():
-                self.index.setdefault(rec['Package'], []).append(rec)
+                index.setdefault(rec['Package'], []).append(rec)
+            self.index = index
 
     def records(self, pkg):
         """PKG's records of ARCH and all, newest first: from the whole index

@@ -185,6 +185,26 @@ class AptTest(unittest.TestCase):
         with open(other.stamp, encoding="utf-8") as f:
             self.assertEqual(f.read(), other.sources)
 
+    def test_first_load_updates_the_lists(self):
+        # a new cache: no lists; the first lookup updates them, then loads
+        # the whole index (once failed: the update dropped the index being
+        # built)
+        top = os.path.join(self.dir, "new")
+        apt = debian.Apt(top, debian.suites_of("bookworm"), "arm64",
+                         mirror="http://deb.debian.org", label="bookworm")
+
+        def update(*args, cwd=None):
+            self.downloads.append(args)
+            with open(os.path.join(top, LISTS % ("", "bookworm", "arm64")), "w",
+                      encoding="utf-8") as f:
+                f.write(record("pkg", "1.0"))
+            return True
+        apt.apt_get = update
+        with contextlib.redirect_stderr(io.StringIO()):
+            self.assertEqual(apt.record("pkg", "arm64", "1.0")["Version"], "1.0")
+        self.assertEqual(self.downloads, [("update", "--error-on=any")])
+        self.assertEqual(apt.names("p.*"), ["pkg"])
+
     def test_cli(self):
         # versions and fetch as the shell scripts call them, on fresh lists
         env = dict(os.environ, WB_CACHE=self.dir, DEBPKG_SUITE="bookworm+trixie")
