@@ -13,6 +13,9 @@ accelerated vSMMU (accel, accel-lazy):
   - ours/upstream of that ratio, per round (the rounds are interleaved, so
     each pair saw the same machine), median and range: the comparison that
     cancels the machine's load;
+  - each kernel's own throughput, ours/upstream in the same round, plain
+    and behind the vSMMU: the ratio above is also smaller where upstream's
+    plain assignment, which owes nothing to the series, is faster;
   - guest commands per MiB the workload moved, the commands L0's SMMU
     consumed per guest command (the run's whole window), and L1's own time
     per IOMMU_HWPT_INVALIDATE call (a kprobe and a kretprobe in L1: median
@@ -108,6 +111,12 @@ def vs_plain(runs, run, what):
     return None
 
 
+def same_round(data, common, run, what):
+    """Throughput of RUN's WHAT, ours/upstream, per round."""
+    return [data["ours"][i][run][what] / data["upstream"][i][run][what] for i in common
+            if data["ours"][i].get(run, {}).get(what) and data["upstream"][i].get(run, {}).get(what)]
+
+
 def table(data, mib):
     """The report's lines and CSV rows."""
     lines, rows = [], [("run", "what", "kernel", "median", "min", "max", "rounds")]
@@ -125,10 +134,16 @@ def table(data, mib):
             pair = [vs_plain(data["ours"][i], run, what) / vs_plain(data["upstream"][i], run, what)
                     for i in common if vs_plain(data["ours"][i], run, what)
                     and vs_plain(data["upstream"][i], run, what)]
+            # each kernel's own throughput, ours/upstream in the same round:
+            # plain assignment (nothing of the series) and behind the vSMMU
+            thr = {r: same_round(data, common, r, what) for r in ("plain", run)}
             lines.append(f"  {run:<11} {what.replace('fio_', 'fio ') if what.startswith('fio_') else 'l3_disk ' + what:<21} accel/plain: ours {spread(per['ours'])}, "
-                         f"upstream {spread(per['upstream'])}; ours/upstream {spread(pair)}")
+                         f"upstream {spread(per['upstream'])}; ours/upstream {spread(pair)}; "
+                         f"throughput ours/upstream: plain {spread(thr['plain'])}, {run} {spread(thr[run])}")
             rows += [row(run, what, k, xs) for k, xs in list(per.items()) + [("ours/upstream", pair)]
                      if xs]
+            rows += [row(r, what, "ours/upstream throughput", xs) for r, xs in thr.items()
+                     if xs and (r != "plain" or run == runs[0])]
         for k in KERNELS:
             cm = [rs[run]["workload_cmds"] / (2 * mib) for rs in data[k].values()
                   if "workload_cmds" in rs.get(run, {})]

@@ -64,6 +64,11 @@ class BenchUpstream(unittest.TestCase):
         self.assertIn("guest commands per MiB 8.00 (8.00-8.00)", out)
         self.assertIn("L1 us per IOMMU_HWPT_INVALIDATE median 40 (40-40) p99 120 (120-120)", out)
         self.assertIn("accel,write,ours/upstream,1.250,1.250,1.250,2", rows)
+        # each kernel's own throughput in the same round
+        self.assertIn("ours/upstream 1.25 (1.25-1.25); throughput ours/upstream: "
+                      "plain 1.00 (1.00-1.00), accel 1.25 (1.25-1.25)", out)
+        self.assertIn("plain,write,ours/upstream throughput,1.000,1.000,1.000,2", rows)
+        self.assertIn("accel,write,ours/upstream throughput,1.250,1.250,1.250,2", rows)
 
     def test_inner_split(self):
         # the driver's part of each call (L3_INV_INNER) and the rest, per kernel
