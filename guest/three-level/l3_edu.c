@@ -62,7 +62,11 @@
 #define IOVA_DST	0x200000ull
 #define IOVA_CANARY	0x300000ull
 #define IOVA_NEVER	0x4000000ull
-#define LEN		4096
+#define LEN		4096	/* edu's buffer: the bytes each DMA moves */
+
+/* What is mapped for each buffer: LEN, or a page where pages are larger
+ * (a 16K or 64K host maps no less than a page). */
+static size_t maplen = LEN;
 
 static const char *prefix = "l2";
 static volatile uint8_t *bar;
@@ -190,6 +194,8 @@ int main(int argc, char **argv)
 
 	if (getenv("L3_EDU_PREFIX"))
 		prefix = getenv("L3_EDU_PREFIX");
+	if (sysconf(_SC_PAGESIZE) > LEN)
+		maplen = (size_t)sysconf(_SC_PAGESIZE);
 	if (argc == 4 && !strcmp(argv[1], "--bar"))
 		return bar_dma(argv[2], strtoull(argv[3], NULL, 0));
 	if (argc != 2) {
@@ -261,9 +267,9 @@ int main(int argc, char **argv)
 	}
 	out("bound bdf=%s group=%d id=0x%08x", argv[1], group_id, rd32(EDU_ID));
 
-	src = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	dst = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	canary = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	src = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	dst = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	canary = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (src == MAP_FAILED || dst == MAP_FAILED || canary == MAP_FAILED) {
 		out("result=fail step=alloc");
 		return 1;
@@ -271,7 +277,7 @@ int main(int argc, char **argv)
 	for (n = 0; n < LEN; n++)
 		src[n] = (uint8_t)(n * 7 + 3);
 	memset(dst, 0, LEN);
-	if (map(container, src, IOVA_SRC, LEN) || map(container, dst, IOVA_DST, LEN)) {
+	if (map(container, src, IOVA_SRC, maplen) || map(container, dst, IOVA_DST, maplen)) {
 		out("result=fail step=map errno=%d", errno);
 		return 1;
 	}
@@ -288,13 +294,13 @@ int main(int argc, char **argv)
 
 	/* 2. stale: a translation used, then unmapped, must be gone */
 	memset(canary, 0, LEN);
-	if (map(container, canary, IOVA_CANARY, LEN) ||
+	if (map(container, canary, IOVA_CANARY, maplen) ||
 	    dma(EDU_BUF, IOVA_CANARY, LEN, 1, &secs)) {
 		out("result=fail step=canary-dma errno=%d", errno);
 		return 1;
 	}
 	first = memcmp(src, canary, LEN) == 0;
-	if (unmap(container, IOVA_CANARY, LEN)) {
+	if (unmap(container, IOVA_CANARY, maplen)) {
 		out("result=fail step=unmap errno=%d", errno);
 		return 1;
 	}
