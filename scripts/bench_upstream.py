@@ -111,6 +111,11 @@ def vs_plain(runs, run, what):
     return None
 
 
+def workload(what):
+    """A figure's workload as printed: "l3_disk write", "fio seqread"..."""
+    return what.replace("fio_", "fio ") if what.startswith("fio_") else "l3_disk " + what
+
+
 def same_round(data, common, run, what):
     """Throughput of RUN's WHAT, ours/upstream, per round."""
     return [data["ours"][i][run][what] / data["upstream"][i][run][what] for i in common
@@ -137,7 +142,7 @@ def table(data, mib):
             # each kernel's own throughput, ours/upstream in the same round:
             # plain assignment (nothing of the series) and behind the vSMMU
             thr = {r: same_round(data, common, r, what) for r in ("plain", run)}
-            lines.append(f"  {run:<11} {what.replace('fio_', 'fio ') if what.startswith('fio_') else 'l3_disk ' + what:<21} accel/plain: ours {spread(per['ours'])}, "
+            lines.append(f"  {run:<11} {workload(what):<21} accel/plain: ours {spread(per['ours'])}, "
                          f"upstream {spread(per['upstream'])}; ours/upstream {spread(pair)}; "
                          f"throughput ours/upstream: plain {spread(thr['plain'])}, {run} {spread(thr[run])}")
             rows += [row(run, what, k, xs) for k, xs in list(per.items()) + [("ours/upstream", pair)]
@@ -178,8 +183,7 @@ def chart(out_dir, rows):
     with open(dat, "w", encoding="utf-8") as f:
         for run, what, kernel, med, lo, hi, _ in rows[1:]:
             if kernel == "ours/upstream":
-                name = what.replace("fio_", "fio ") if what.startswith("fio_") else "l3_disk " + what
-                f.write(f'"{run} {name}" {med} {lo} {hi}\n')
+                f.write(f'"{run} {workload(what)}" {med} {lo} {hi}\n')
     panel = f"""set title 'ours/upstream of throughput accel/plain (median, range over the rounds); 1 = as fast'
 set style data histograms
 set style histogram errorbars gap 1 lw 1

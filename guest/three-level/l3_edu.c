@@ -66,7 +66,7 @@
 
 /* What is mapped for each buffer: LEN, or a page where pages are larger
  * (a 16K or 64K host maps no less than a page). */
-static size_t maplen = LEN;
+static size_t maplen;
 
 static const char *prefix = "l2";
 static volatile uint8_t *bar;
@@ -191,11 +191,12 @@ int main(int argc, char **argv)
 	uint16_t cmd;
 	double secs;
 	ssize_t len;
+	long page;
 
 	if (getenv("L3_EDU_PREFIX"))
 		prefix = getenv("L3_EDU_PREFIX");
-	if (sysconf(_SC_PAGESIZE) > LEN)
-		maplen = (size_t)sysconf(_SC_PAGESIZE);
+	page = sysconf(_SC_PAGESIZE);
+	maplen = page > LEN ? (size_t)page : LEN;
 	if (argc == 4 && !strcmp(argv[1], "--bar"))
 		return bar_dma(argv[2], strtoull(argv[3], NULL, 0));
 	if (argc != 2) {
