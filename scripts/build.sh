@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build pieces of the test machine, out of tree and with ccache:
-#   build.sh kernel [test|debug|16k|coverage]
+#   build.sh kernel [test|debug|coverage]
 #                                  arm64 Image: allnoconfig + configs/ fragments
 #   build.sh selftests             the kselftests, static aarch64 binaries
 #   build.sh initramfs             /init, selftests, nest_bench, dma_bench (scripts/cpio.py)
@@ -15,9 +15,10 @@ SELFTESTS=(iommu/iommufd iommu/iommufd_fail_nth iommu/iommufd_smmuv3 iommu/iommu
 
 # The test and debug kernels are also the three-level machine's host
 # (configs/l1.config: KVM and what Debian's QEMU needs), so that make
-# check's L1 is a kernel its boots test, not another build. The 16K variant
-# is the test config with its own fragment; make coverage's kernel is the
-# test kernel (l1.config too: ccache then serves it) with gcov.
+# check's L1 is a kernel its boots test, not another build. The debug
+# kernel also has 16K pages (configs/16k.config): one kernel tests both, a
+# build less for make check; make coverage's kernel is the test kernel
+# (l1.config too: ccache then serves it) with gcov.
 # make bench's upstream L1 (scripts/upstream-kernel.sh) is the test
 # kernel's config with configs/upstream.config last; its DMA API benchmark
 # kernels (scripts/bench-dma.sh: dmabench of the series, dmabench-base of
@@ -26,6 +27,8 @@ fragments() {
 	printf '%s\n' "$TOP/configs/test.config"
 	case "$1" in test | debug | coverage | upstream) printf '%s\n' "$TOP/configs/l1.config" ;; esac
 	[ "$1" = test ] || printf '%s\n' "$TOP/configs/${1%-base}.config"
+	[ "$1" = debug ] && printf '%s\n' "$TOP/configs/16k.config"
+	return 0
 }
 
 # Every option the fragments set must be what .config has (the last
@@ -168,5 +171,5 @@ case "$what" in
 kernel) build_kernel "$@" ;;
 selftests) build_selftests ;;
 initramfs) build_initramfs ;;
-*) die "usage: build.sh kernel|selftests|initramfs [test|debug|16k|coverage]" ;;
+*) die "usage: build.sh kernel|selftests|initramfs [test|debug|coverage]" ;;
 esac

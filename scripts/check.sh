@@ -3,12 +3,13 @@
 #   1. setup (packages), work tree (base + patches/)
 #   2. the workbench's own tests (parser, demo, plan, shellcheck)
 #   3. the test kernel, kselftests and initramfs
-#   4. the boots configs/plan.conf lists on its "check" line (the debug kernel
-#      is built when one of them needs it); then the end-to-end test of the
-#      verdict (role "e2e": an injected WARNING, a hung case and an
-#      unexpected skip must each fail, by name); the three-level machine
-#      (three-level.sh: the test kernel as L1 running QEMU 11.1.3, L2 a stock
-#      Debian kernel); and make bench's boot (its command counts are checked)
+#   4. the boots configs/plan.conf lists on its "check" line: the test
+#      kernel's, then the end-to-end test of the verdict (role "e2e": an
+#      injected WARNING, a hung case and an unexpected skip must each fail,
+#      by name); the debug kernel, its boot beside the three-level machine
+#      (three-level.sh: the test and debug kernels as L1 running QEMU
+#      11.1.3, L2 a stock Debian kernel); and make bench's figures from the
+#      three-level runs (its command counts are checked)
 #   5. per-patch checks (check-patches.sh), and their own test on a
 #      generated series of broken patches (check-checker.sh): these run
 #      beside the boots of 4, once the test kernel is built (see below)
@@ -95,9 +96,9 @@ step selftests "$TOP/scripts/build.sh" selftests || built=0
 # The second lane: the per-patch checks and their self-test run beside the
 # boots below, once the test kernel is built (their build of the last patch
 # then hits its cache). A boot keeps about one core busy (QEMU's TCG runs
-# the guest's one test program at a time) and the builds of the other
-# kernels are short; the lane runs at a lower priority (nice 10), so that the
-# boots' limits and deadlines see about the machine they would see alone.
+# the guest's one test program at a time); the lane runs at a lower
+# priority (nice 10), so that the boots' limits and deadlines see about the
+# machine they would see alone.
 say "[$(elapsed)] per-patch checks and their self-test: beside the boots (log $LOGS/check-patches.log, check-checker.log)"
 bg_start nice -n 10 "$TOP/scripts/check.sh" --patches </dev/null
 patches_lane=$BG_PID
@@ -116,20 +117,25 @@ fi
 
 mapfile -t boots < <(python3 "$TOP/scripts/plan.py" check)
 if [ "$built" -eq 1 ]; then
-	# The other kernels (debug, 16k) are built when a boot first needs one
-	declare -A variant_built=([test]=1)
+	# The order, for two cores: the test kernel's boots and the end-to-end
+	# test; the other kernel (debug) built; then its boot beside the
+	# three-level legs (each of the three mostly keeps one core busy: the
+	# guest's one program at a time, L2's one vCPU under L1's KVM), while
+	# the per-patch lane (nice 10) takes what they leave.
+	declare -A variant_of=() variant_built=([test]=1)
 	for b in "${boots[@]}"; do
 		read -r _ variant _ _ < <(python3 "$TOP/scripts/plan.py" boot "$b")
-		if [ -z "${variant_built[$variant]:-}" ]; then
-			variant_built[$variant]=0
-			step "kernel-$variant" "$TOP/scripts/build.sh" kernel "$variant" &&
-				variant_built[$variant]=1
-		fi
-		if [ "${variant_built[$variant]}" != 1 ]; then
-			add "$steps" FAIL "step:boot-$b" "not run: the $variant kernel did not build"
-			continue
-		fi
-		boot "$b"
+		variant_of[$b]=$variant
+	done
+	mapfile -t l3lines < <(python3 "$TOP/scripts/plan.py" three-level)
+
+	# The three-level machine's pieces (QEMU 11.1.3, L2's kernel, busybox,
+	# fio) need no kernel of ours: fetched and built from now on.
+	bg_start "$TOP/scripts/three-level-build.sh" prepare >"$LOGS/three-level-prepare.log" 2>&1 </dev/null
+	l3prep=$BG_PID
+
+	for b in "${boots[@]}"; do
+		[ "${variant_of[$b]}" = test ] && boot "$b"
 	done
 
 	# The verdict itself must be able to fail: a boot whose program injects
@@ -146,21 +152,29 @@ if [ "$built" -eq 1 ]; then
 		"hung_case=^FAIL $e2e:kselftest\.wb_faults\.finished -- killed after its [0-9]+s deadline while in kselftest\.wb_faults\.wb_faults\.hung" \
 		>"$RESULTS/workbench-e2e.txt"
 
+	# The other kernels: those of the remaining boots and of the
+	# three-level lines
+	for variant in $(printf '%s\n' "${variant_of[@]}" "${l3lines[@]#* }" | awk '{print $1}' | sort -u); do
+		[ -n "${variant_built[$variant]:-}" ] && continue
+		variant_built[$variant]=0
+		step "kernel-$variant" "$TOP/scripts/build.sh" kernel "$variant" && variant_built[$variant]=1
+	done
+
 	# Three levels: the test kernel as the host (L1) under L0's QEMU, with
 	# KVM and Debian's unmodified QEMU 11.1.3 giving a stock Debian kernel
 	# (L2) an NVMe and edu behind the accelerated vSMMUv3 (scripts/three-level.sh);
-	# then the same with the debug kernel as L1 (KASAN, lockdep...: any
-	# report fails it). configs/plan.conf's "three-level" lines name the
-	# runs and limits; their skips are checked against it like a boot's.
-	say "[$(elapsed)] three levels: L1 this kernel + QEMU 11.1.3, L2 Debian's kernel with an assigned NVMe"
-	# The legs run at once: each L0 mostly keeps one of its two vCPUs busy
-	# (L2's one vCPU, under L1's KVM), so two L0s share the machine's two
-	# cores with little loss; the part's wall time is measured.
-	if step three-level-prepare "$TOP/scripts/three-level-build.sh" prepare; then
+	# the same with the debug kernel as L1 (KASAN, lockdep...: any report
+	# fails it). configs/plan.conf's "three-level" lines name the runs and
+	# limits; their skips are checked against it like a boot's. The legs
+	# run at once, in the background.
+	say "[$(elapsed)] three levels: L1 this kernel + QEMU 11.1.3, L2 Debian's kernel with an assigned NVMe (beside the next boots)"
+	l3legs=()
+	declare -A l3pid=()
+	if bg_wait "$l3prep"; then
+		add "$steps" PASS step:three-level-prepare
 		l3start=$(date +%s)
-		l3legs=()
-		declare -A l3pid=()
-		while read -r name leg runs limit; do
+		for line in "${l3lines[@]}"; do
+			read -r name leg runs limit <<<"$line"
 			if [ "${variant_built[$leg]:-}" != 1 ]; then
 				add "$steps" FAIL "step:$name" "not run: the $leg kernel was not built"
 				continue
@@ -170,15 +184,30 @@ if [ "$built" -eq 1 ]; then
 				>"$LOGS/$name.log" 2>&1 </dev/null
 			l3pid[$name]=$BG_PID
 			l3legs+=("$name")
-		done < <(python3 "$TOP/scripts/plan.py" three-level)
-		for name in "${l3legs[@]}"; do
-			bg_wait "${l3pid[$name]}" || true
-			grep -E '^==> L0:|passed,' "$LOGS/$name.log" | sed "s/^/    $name: /" || true
-			[ -s "$RESULTS/$name.txt" ] ||
-				add "$steps" FAIL "step:$name" "no results; see $LOGS/$name.log"
 		done
-		say "[$(elapsed)] three levels: ${#l3legs[@]} L0 boots at once, $(( $(date +%s) - l3start )) s of wall time"
+	else
+		add "$steps" FAIL step:three-level-prepare "see $LOGS/three-level-prepare.log"
+		tail -n 30 "$LOGS/three-level-prepare.log" >&2
 	fi
+
+	for b in "${boots[@]}"; do
+		variant=${variant_of[$b]}
+		[ "$variant" = test ] && continue
+		if [ "${variant_built[$variant]}" != 1 ]; then
+			add "$steps" FAIL "step:boot-$b" "not run: the $variant kernel did not build"
+			continue
+		fi
+		boot "$b"
+	done
+
+	for name in "${l3legs[@]}"; do
+		bg_wait "${l3pid[$name]}" || true
+		grep -E '^==> L0:|passed,' "$LOGS/$name.log" | sed "s/^/    $name: /" || true
+		[ -s "$RESULTS/$name.txt" ] ||
+			add "$steps" FAIL "step:$name" "no results; see $LOGS/$name.log"
+	done
+	[ "${#l3legs[@]}" -eq 0 ] ||
+		say "[$(elapsed)] three levels: ${#l3legs[@]} L0 boots at once, $(( $(date +%s) - l3start )) s of wall time"
 
 	# The benchmark's counts are checked (its timings only reported)
 	say "[$(elapsed)] bench: commands per invalidation and per STE switch"

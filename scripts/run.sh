@@ -3,7 +3,7 @@
 #   run.sh BOOT
 # BOOT names a boot of configs/plan.conf: its machine (a "machine" line
 # there: QEMU's arguments, kernel parameters, stages; two edu devices), kernel
-# variant (test, debug, 16k, coverage), programs
+# variant (test, debug, coverage), programs
 # and wall-clock limit for the whole guest run (a guest still running then
 # is killed and counted as hung). Each program's deadline in the guest
 # comes from plan.conf's "deadline" lines.
@@ -82,13 +82,15 @@ rm -f "$log"
 # expect those to be the size of a PMD (a THP, hpage_pmd_size): their
 # buffers are aligned to it, and the mock domain's huge IOPTEs (512 of its
 # pages, 4 MiB with 16K pages) need physically contiguous memory that large.
-# So a PMD each: 2 MiB with 4K pages, 32 MiB with 16K pages (2 MiB pages
-# there, contiguous PTEs, fail the huge dirty-tracking cases); 320 MiB of
-# the guest's memory either way.
-case "$variant" in
-16k) hugepages="default_hugepagesz=32M hugepagesz=32M hugepages=10" ;;
-*) hugepages="default_hugepagesz=2M hugepagesz=2M hugepages=160" ;;
-esac
+# So a PMD each: 2 MiB with 4K pages, 32 MiB with 16K pages (the debug
+# kernel's: 2 MiB pages there, contiguous PTEs, fail the huge dirty-tracking
+# cases); 320 MiB of the guest's memory either way. The page size is the
+# built kernel's.
+if grep -qx 'CONFIG_ARM64_16K_PAGES=y' "$BUILD/out/$variant/.config" 2>/dev/null; then
+	hugepages="default_hugepagesz=32M hugepagesz=32M hugepages=10"
+else
+	hugepages="default_hugepagesz=2M hugepagesz=2M hugepages=160"
+fi
 # log_buf_len: /init copies the whole kernel log, from the first record.
 append="console=ttyAMA0 panic=-1 $hugepages log_buf_len=8M$extra_cmdline$gcov_append wb.tests=$specs"
 [ -n "${SEED:-}" ] && append+=" wb.seed=$SEED"

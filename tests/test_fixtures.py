@@ -26,15 +26,13 @@ import results  # noqa: E402
 import three_level_parse  # noqa: E402
 
 # KUnit's cases, on the boots plan.conf counts them on: arm-smmu-v3-kunit-test
-# (64 that day, 60 on the older 16k and debug builds) and io-pgtable-arm's 6
-KUNIT_CASES = {"nested-test": 70, "coverage": 70, "nested-16k": 66, "nested-debug": 66}
+# (64 that day, 60 on the older debug build) and io-pgtable-arm's 6
+KUNIT_CASES = {"nested-test": 70, "coverage": 70, "nested-debug": 66}
 PROGRAMS = ("iommufd", "iommufd_fail_nth", "iommufd_smmuv3", "iommufd_nested_dma")
 # boot -> (passed, failed, skipped), the failures by name
 BOOTS = {
     "nested-test": ((97, 0, 0), []),
     "coverage": ((97, 0, 0), []),
-    "nested-16k": ((92, 2, 0), ["kselftest.iommufd_nested_dma.nested_dma.fault_storm_teardown",
-                                "kselftest.iommufd_nested_dma.finished"]),
     "nested-debug": ((92, 5, 0), [
         "kselftest.iommufd.iommufd_dirty_tracking.domain_dirty128M.get_dirty_bitmap",
         "kselftest.iommufd.iommufd_dirty_tracking.domain_dirty128M.get_dirty_bitmap_no_clear",

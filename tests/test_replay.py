@@ -54,9 +54,9 @@ class ReplayTest(unittest.TestCase):
                 self.assertIn(f"boot {b.name} ({b.machine} machine, {b.variant} kernel)", out.stdout)
 
     def test_splat_and_run_number(self):
-        cmds = self.replays_of("nested-16k", [
-            "FAIL nested-16k:splat.kselftest.iommufd_nested_dma#2.nested_dma.fault_storm -- WARNING:"])
-        self.assertEqual(cmds, ["make repeat BOOT=nested-16k TESTS=iommufd_nested_dma:nested_dma.fault_storm N=1"])
+        cmds = self.replays_of("nested-debug", [
+            "FAIL nested-debug:splat.kselftest.iommufd_nested_dma#2.nested_dma.fault_storm -- WARNING:"])
+        self.assertEqual(cmds, ["make repeat BOOT=nested-debug TESTS=iommufd_nested_dma:nested_dma.fault_storm N=1"])
 
     def test_refused(self):
         # the dry run itself can fail: an unknown boot, a bad count
