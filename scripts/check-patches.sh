@@ -21,12 +21,15 @@
 #   coccicheck   make coccicheck MODE=report adds no finding versus the base
 # A check that has nothing to test for a patch (a build-x86 for a patch
 # that touches no drivers/iommu...) is "NA", not a pass. The checks from
-# checkpatch to kernel-doc are one function each, run in the order of the
-# table CHECK_TABLE with the test that says whether they apply.
+# checkpatch to kernel-doc are one function each, in the table CHECK_TABLE
+# with the test that says whether they apply; they run at once (the
+# warnings after the builds), their verdicts are written in the table's
+# order.
 # Warnings are compared without line numbers, against the same files just
 # before the patch. Coccinelle, which costs ~1 minute a directory, runs once
 # on the drivers/iommu directories the series touches, at its head, against
-# the base (cached per base and spatch version); each new finding is then
+# the base (cached per base and spatch version), in the background beside
+# the per-patch loop; each new finding is then
 # traced to the patch that introduced it by running it again just before the
 # patches that touched its file, newest first.
 # Every patch is first applied (git am), which gives its tree. Its verdicts
@@ -52,6 +55,7 @@ OUT=$BUILD/check/out/test
 OUT_X86=$BUILD/check/out/x86
 OUT_DISTRO=$BUILD/check/out/distro
 OUT_ST=$BUILD/check/out/selftests
+CWT=$BUILD/cocci-wt
 PLOGS=$LOGS/patches
 RES=${RES:-$RESULTS/patches.txt}
 CACHE=$WB_CACHE
@@ -61,9 +65,9 @@ mkdir -p "$PLOGS" "$CACHE" "$(dirname "$RES")"
 : >"$RES"
 
 # Seconds each check took, per patch, in $PLOGS/timing.txt, with "cached"
-# after those whose verdict came from the cache (a check's time runs from
-# the previous result to its own: applying the patch and the "before"
-# builds of the warnings go to apply).
+# after those whose verdict came from the cache (apply's time runs from the
+# previous result: applying the patch and the "before" builds of the
+# warnings; the checks of CHECK_TABLE, which run at once, have their own).
 TIMING=$PLOGS/timing.txt
 : >"$TIMING"
 last_result=$SECONDS
@@ -97,7 +101,7 @@ flush_results() {
 # Paths come absolute (sparse), relative to the build directory (gcc via
 # ccache's CCACHE_BASEDIR: ../../linux/...) or to the source tree.
 normalize() {
-	sed -E "s#(^|[ ])($WT|$BUILD/cocci-wt)/#\\1#g; s#^\./##; s#^(\.\./)+linux/##" |
+	sed -E "s#(^|[ ])($WT|$CWT)/#\\1#g; s#^\./##; s#^(\.\./)+linux/##" |
 		sed -nE 's#^([^: ]+):[0-9]+(:[0-9]+)?(-[0-9]+)?:? *#\1: #p' |
 		sed -E 's/ +/ /g; s/line [0-9]+/line N/g' | sort
 }
@@ -304,7 +308,8 @@ cocci_dirs() {
 # (or reset) only when coccicheck has to run.
 cocci_ready=
 cocci_at() {
-	local wt=$1 d=$2 rev=$3 name
+	local wt=$1 d=$2 rev=$3 name tmp
+	tmp=$PLOGS/cocci-${d//\//_}.tmp
 	name=cocci-tree-$(git -C "$WT" rev-parse "$rev^{tree}")-$spatch_v-${d//\//_}.txt
 	if cache_has "$name"; then
 		cat "$CACHE/$name"
@@ -314,9 +319,24 @@ cocci_at() {
 	cocci_ready=1
 	git -C "$wt" checkout -q --detach "$rev"
 	git -C "$wt" clean -qfdx
-	(WT=$wt cocci_of "$d") >"$PLOGS/cocci.tmp"
-	cache_put "$name" "$PLOGS/cocci.tmp"
-	cat "$PLOGS/cocci.tmp"
+	(WT=$wt cocci_of "$d") >"$tmp"
+	cache_put "$name" "$tmp"
+	cat "$tmp"
+}
+
+# coccicheck_heads: coccinelle's findings at the base and at the series'
+# head, for each directory of $dirs, in $PLOGS/cocci-{base,head}-DIR;
+# $PLOGS/cocci-ran if coccinelle ran (some came not from the cache).
+# It runs in the background beside the per-patch loop, in its own worktree:
+# that loop leaves a core idle much of the time (checkpatch, sparse and
+# kernel-doc are one process each).
+coccicheck_heads() {
+	local d
+	for d in "${dirs[@]}"; do
+		cocci_at "$CWT" "$d" base >"$PLOGS/cocci-base-${d//\//_}"
+		cocci_at "$CWT" "$d" "$head" >"$PLOGS/cocci-head-${d//\//_}"
+	done
+	[ -z "$cocci_ready" ] || : >"$PLOGS/cocci-ran"
 }
 
 # The base's builds, on which each patch's builds are incremental: the test
@@ -469,17 +489,20 @@ check_kerneldoc() {
 	fail_if_new kdoc || verdict PASS
 }
 
-# A patch's checks after apply, in order: NAME|APPLIES|NA WHY|FUNCTION.
+# A patch's checks after apply, in order: NAME|APPLIES|NA WHY|FUNCTION|STAGE.
 # When the test APPLIES is false the check is NA with that why; else
 # FUNCTION gives the verdict (NA too, when it finds nothing to test).
+# The checks of a stage run at once, each in a subshell (most of them are
+# one process for most of their time: checkpatch, a build's link); stage 2
+# after stage 1, as the warnings compile again in the builds' directories.
 CHECK_TABLE=(
-	"checkpatch|always||check_checkpatch"
-	"build|touches_kernel|touches only Documentation/, tools/ or MAINTAINERS|check_build"
-	"build-x86|touches_iommu|touches no drivers/iommu or include|check_build_x86"
-	"build-distro|touches_iommu_vfio|touches no drivers/iommu, drivers/vfio or include|check_build_distro"
-	"selftests|touches_selftests|touches no tools/testing/selftests/iommu or include/uapi|check_selftests"
-	"warnings|always||check_warnings"
-	"kernel-doc|kernel_sources|no kernel .c or .h file|check_kerneldoc"
+	"checkpatch|always||check_checkpatch|1"
+	"build|touches_kernel|touches only Documentation/, tools/ or MAINTAINERS|check_build|1"
+	"build-x86|touches_iommu|touches no drivers/iommu or include|check_build_x86|1"
+	"build-distro|touches_iommu_vfio|touches no drivers/iommu, drivers/vfio or include|check_build_distro|1"
+	"selftests|touches_selftests|touches no tools/testing/selftests/iommu or include/uapi|check_selftests|1"
+	"warnings|always||check_warnings|2"
+	"kernel-doc|kernel_sources|no kernel .c or .h file|check_kerneldoc|1"
 )
 CHECKS=(apply)
 for row in "${CHECK_TABLE[@]}"; do CHECKS+=("${row%%|*}"); done
@@ -491,26 +514,40 @@ CHECKS+=(coccicheck)
 # When the build directories are not at PREV (the patches before were
 # cached) they are built there first, so that "before" means PREV.
 check_patch() {
-	local prev=$1 row name applies na fn V W record='' f entry=$PLOGS/entry
-	local -a before after
+	local prev=$1 row name applies na fn stage V W secs record='' f entry=$PLOGS/entry pid
+	local -a before after pids
 	git -C "$WT" checkout -q --detach "$prev"
 	if [ -n "$stale" ]; then
 		{ kmake "$WT" "$OUT" Image; x86_make drivers/iommu/; } >"$log.build-before.log" 2>&1 || true
 	fi
 	mapfile -t before < <(printf '%s\n' "${files[@]}" | existing)
+	kerneldoc_of "${before[@]}" >"$log.kdoc-before" &
+	pid=$!
 	warnings_of "${before[@]}" >"$log.warnings-before" || true
-	kerneldoc_of "${before[@]}" >"$log.kdoc-before" || true
+	wait "$pid" || true
 	git -C "$WT" checkout -q --detach "${commit_of[$p]}"
 	result PASS "$p" apply
 	mapfile -t after < <(printf '%s\n' "${files[@]}" | existing)
+	for stage in 1 2; do
+		pids=()
+		for row in "${CHECK_TABLE[@]}"; do
+			IFS='|' read -r name applies na fn f <<<"$row"
+			[ "$f" = "$stage" ] || continue
+			if "$applies"; then
+				run_check "$name" "$fn" &
+				pids+=("$!")
+			else
+				printf 'NA\t0\t%s\n' "$na" >"$log.verdict-$name"
+			fi
+		done
+		for pid in "${pids[@]}"; do wait "$pid" || true; done
+	done
 	for row in "${CHECK_TABLE[@]}"; do
-		IFS='|' read -r name applies na fn <<<"$row"
-		if "$applies"; then
-			V=FAIL W="$fn said no verdict"
-			"$fn"
-		else
-			V=NA W=$na
-		fi
+		name=${row%%|*}
+		IFS=$'\t' read -r V secs W <"$log.verdict-$name" ||
+			V=FAIL secs=0 W="the check stopped without a verdict; see $LOGS/check-patches.log"
+		rm -f "$log.verdict-$name"
+		last_result=$((SECONDS - secs))
 		result "$V" "$p" "$name" "$W"
 		record+="$V"$'\t'"$name"$'\t'"${W//"$log"/@LOG@}"$'\n'
 	done
@@ -523,6 +560,15 @@ check_patch() {
 	done
 	cache_put "patch-checks/${key_of[$p]}" "$entry"
 	rm -rf "$entry"
+}
+
+# run_check NAME FUNCTION: FUNCTION's verdict, and the seconds it took, in
+# $log.verdict-NAME (as "VERDICT<tab>SECONDS<tab>WHY"); none if it stopped.
+run_check() {
+	local t0=$SECONDS V=FAIL W="$2 said no verdict"
+	rm -f "$log.verdict-$1"
+	"$2"
+	printf '%s\t%d\t%s\n' "$V" $((SECONDS - t0)) "$W" >"$log.verdict-$1"
 }
 
 # replay_patch ENTRY: patch $p's verdicts and logs from the cache entry
@@ -581,7 +627,26 @@ for p in "${series[@]}"; do
 	fi
 done
 
-# 2. The base's builds, if a patch is to be checked.
+# 2. coccicheck, once, at the series' head against the base, in the
+# background (its verdicts come after the loop); the base's builds, if a
+# patch is to be checked.
+applied_patches=()
+all_files=()
+for p in "${series[@]}"; do
+	[ -n "${commit_of[$p]:-}" ] || continue
+	applied_patches+=("$p")
+	read -ra f <<<"${touched_by[$p]}"
+	all_files+=("${f[@]}")
+done
+mapfile -t dirs < <(cocci_dirs "${all_files[@]}")
+rm -f "$PLOGS/cocci-ran"
+cocci_pid=
+if [ "${#dirs[@]}" -gt 0 ]; then
+	head=${commit_of[${applied_patches[-1]}]}
+	say "patches: coccicheck over ${dirs[*]} (base, then the series' head), in the background (log $PLOGS/cocci.log)"
+	coccicheck_heads >"$PLOGS/cocci.log" 2>&1 &
+	cocci_pid=$!
+fi
 if [ "${#cached[@]}" -lt "${#commit_of[@]}" ]; then
 	say "patches: $((${#commit_of[@]} - ${#cached[@]})) patch(es) to check, ${#cached[@]} with verdicts in the cache"
 	build_base
@@ -625,50 +690,44 @@ for p in "${series[@]}"; do
 	prev=${commit_of[$p]:-$prev}
 done
 
-# coccicheck: once at the head of the series, against the base.
+# coccicheck's verdicts: each finding new at the head is traced to the
+# patch that brought it.
 declare -A cocci_fail=()
-applied_patches=()
-for p in "${series[@]}"; do
-	[ -n "${commit_of[$p]:-}" ] && applied_patches+=("$p")
-done
-all_files=()
-for p in "${applied_patches[@]}"; do
-	read -ra f <<<"${touched_by[$p]}"
-	all_files+=("${f[@]}")
-done
-mapfile -t dirs < <(cocci_dirs "${all_files[@]}")
-cwt=$BUILD/cocci-wt
-if [ "${#dirs[@]}" -gt 0 ]; then
-	head=${commit_of[${applied_patches[-1]}]}
-	for d in "${dirs[@]}"; do
-		say "patches: coccicheck over $d (base, then the series' head)"
-		cocci_at "$cwt" "$d" base >"$PLOGS/cocci-base-${d//\//_}"
-		cocci_at "$cwt" "$d" "$head" >"$PLOGS/cocci-head-${d//\//_}"
-		while IFS= read -r finding; do
-			[ -n "$finding" ] || continue
-			file=${finding%%: *}
-			# Newest patch touching the file first: the finding came with
-			# the first one before which it is absent.
-			culprit=
-			for ((k = ${#applied_patches[@]} - 1; k >= 0; k--)); do
-				p=${applied_patches[$k]}
-				[[ ${touched_by[$p]} == *" $file "* ]] || continue
-				culprit=$p
-				cocci_at "$cwt" "$d" "${commit_of[$p]}~1" >"$PLOGS/cocci-before"
-				grep -qxF -- "$finding" "$PLOGS/cocci-before" || break
-			done
-			[ -n "$culprit" ] || culprit=${applied_patches[-1]}
-			cocci_fail[$culprit]+="$finding; "
-		done < <(added "$PLOGS/cocci-base-${d//\//_}" "$PLOGS/cocci-head-${d//\//_}")
-	done
+cocci_broken=
+if [ -n "$cocci_pid" ] && ! wait "$cocci_pid"; then
+	cocci_broken="coccicheck did not run to its end; see $PLOGS/cocci.log"
+	say "patches: $cocci_broken"
+	tail -n 20 "$PLOGS/cocci.log"
 fi
+[ -e "$PLOGS/cocci-ran" ] && cocci_ready=1
+for d in "${dirs[@]}"; do
+	[ -z "$cocci_broken" ] || break
+	while IFS= read -r finding; do
+		[ -n "$finding" ] || continue
+		file=${finding%%: *}
+		# Newest patch touching the file first: the finding came with
+		# the first one before which it is absent.
+		culprit=
+		for ((k = ${#applied_patches[@]} - 1; k >= 0; k--)); do
+			p=${applied_patches[$k]}
+			[[ ${touched_by[$p]} == *" $file "* ]] || continue
+			culprit=$p
+			cocci_at "$CWT" "$d" "${commit_of[$p]}~1" >"$PLOGS/cocci-before"
+			grep -qxF -- "$finding" "$PLOGS/cocci-before" || break
+		done
+		[ -n "$culprit" ] || culprit=${applied_patches[-1]}
+		cocci_fail[$culprit]+="$finding; "
+	done < <(added "$PLOGS/cocci-base-${d//\//_}" "$PLOGS/cocci-head-${d//\//_}")
+done
 # when all of coccinelle's findings came from the cache, so do these verdicts
 cocci_cached=
 [ "${#dirs[@]}" -eq 0 ] || [ -n "$cocci_ready" ] ||
 	cocci_cached="cached: coccinelle's findings on the same trees in an earlier run"
 for p in "${applied_patches[@]}"; do
 	read -ra f <<<"${touched_by[$p]}"
-	if [ -n "${cocci_fail[$p]:-}" ]; then
+	if [ -n "$cocci_broken" ] && [ -n "$(cocci_dirs "${f[@]}")" ]; then
+		result FAIL "$p" coccicheck "$cocci_broken"
+	elif [ -n "${cocci_fail[$p]:-}" ]; then
 		result FAIL "$p" coccicheck "new findings: ${cocci_fail[$p]}" "$cocci_cached"
 	elif [ -z "$(cocci_dirs "${f[@]}")" ]; then
 		result NA "$p" coccicheck "touches no .c or .h file of drivers/iommu" "$cocci_cached"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make check: everything, ending with "N passed, N failed, N skipped".
 #   1. setup (packages), work tree (base + patches/)
-#   2. the workbench's own tests (parser, demo, plan, shellcheck)
+#   2. the workbench's own tests (parser, demo, plan, shellcheck), upstream's
+#      uAPI header and Debian's newest 6.12.y: beside the test kernel's build
 #   3. the test kernel, kselftests and initramfs
 #   4. the boots configs/plan.conf lists on its "check" line: the test
 #      kernel's, then the end-to-end test of the verdict (role "e2e": an
@@ -25,13 +26,17 @@ export WB_CMD=${WB_CMD:-check}
 add() { python3 "$TOP/scripts/results.py" add "$@"; }
 failed() { python3 "$TOP/scripts/results.py" failed "$@"; }
 
-# check.sh --patches: the second lane of make check (below), alone
+# check.sh --patches: the second lane of make check (below), alone. The
+# checker's self-test first: it builds the base, and leaves the build
+# directories there (its broken patches touch two files), where the
+# series' checks start (were it after them, going from the series' head
+# back to the base would rebuild all the series touched).
 if [ "${1:-}" = --patches ]; then
 	# These two write their results; a failure without results is a crash.
-	"$TOP/scripts/check-patches.sh" >"$LOGS/check-patches.log" 2>&1 || failed "$RESULTS/patches.txt" ||
-		add "$RESULTS/steps-patches.txt" FAIL step:check-patches "it stopped; see $LOGS/check-patches.log"
 	"$TOP/scripts/check-checker.sh" >"$LOGS/check-checker.log" 2>&1 || failed "$RESULTS/checker.txt" ||
 		add "$RESULTS/steps-patches.txt" FAIL step:check-checker "it stopped; see $LOGS/check-checker.log and $RUNDIR/checker/"
+	"$TOP/scripts/check-patches.sh" >"$LOGS/check-patches.log" 2>&1 || failed "$RESULTS/patches.txt" ||
+		add "$RESULTS/steps-patches.txt" FAIL step:check-patches "it stopped; see $LOGS/check-patches.log"
 	exit 0
 fi
 
@@ -70,26 +75,30 @@ base_used
 say "base: $BASE_PACKAGE $BASE_USED_VERSION"
 [ "$BASE_USED_VERSION" = "$BASE_VERSION" ] ||
 	warn "the pinned base $BASE_VERSION is no longer served: this run is on $BASE_USED_VERSION"
-# Is Debian serving a newer 6.12.y than the pin, and does the queue apply
-# to it? A warning, never a failure (scripts/drift.sh): a drift is seen the
-# day it happens, not when the pin leaves the mirror.
-say "[$(elapsed)] drift: the newest linux-source-6.12 Debian serves"
-"$TOP/scripts/drift.sh" </dev/null >"$LOGS/drift.log" 2>&1 || true
-grep '^DRIFT:' "$LOGS/drift.log" | sed 's/^/    /' || true
-
-# Upstream's uAPI header, for the conformance check and its unit test
-uapi_inc=
-step fetch-uapi "$TOP/scripts/fetch-uapi.sh" &&
-	uapi_inc=$(tail -n 1 "$LOGS/fetch-uapi.log")
-export UAPI_UPSTREAM_INCLUDE=$uapi_inc
-
-# The workbench's own tests (make test-workbench: unit tests, shellcheck,
-# pyflakes): the log parser must be able to fail.
-say "[$(elapsed)] the workbench's own tests"
-"$TOP/scripts/test-workbench.sh" >"$LOGS/test-workbench.log" 2>&1 || true
+# Three things that need no kernel run in the background, beside the test
+# kernel's build (they are mostly one process or the network, about 40 s):
+# - is Debian serving a newer 6.12.y than the pin, and does the queue apply
+#   to it? A warning, never a failure (scripts/drift.sh): a drift is seen
+#   the day it happens, not when the pin leaves the mirror;
+# - upstream's uAPI header, for the conformance check and its unit test;
+# - the workbench's own tests (make test-workbench: unit tests, shellcheck,
+#   pyflakes): the log parser must be able to fail.
+say "[$(elapsed)] in the background: drift (the newest linux-source-6.12 Debian serves), upstream's uAPI header, the workbench's own tests"
+(
+	"$TOP/scripts/drift.sh" >"$LOGS/drift.log" 2>&1 || true
+	inc=
+	step fetch-uapi "$TOP/scripts/fetch-uapi.sh" && inc=$(tail -n 1 "$LOGS/fetch-uapi.log")
+	UAPI_UPSTREAM_INCLUDE=$inc "$TOP/scripts/test-workbench.sh" >"$LOGS/test-workbench.log" 2>&1 || true
+) </dev/null &
+early=$!
 
 built=1
 step kernel "$TOP/scripts/build.sh" kernel test || built=0
+wait "$early" || true
+grep '^DRIFT:' "$LOGS/drift.log" | sed 's/^/    /' || true
+uapi_inc=
+grep -qx 'PASS step:fetch-uapi' "$steps" && uapi_inc=$(tail -n 1 "$LOGS/fetch-uapi.log")
+export UAPI_UPSTREAM_INCLUDE=$uapi_inc
 step selftests "$TOP/scripts/build.sh" selftests || built=0
 [ "$built" -eq 1 ] && { step initramfs "$TOP/scripts/build.sh" initramfs || built=0; }
 
