@@ -19,6 +19,7 @@
 #                touches (arm64, or x86_64 for those only x86_64 builds)
 #   kernel-doc   scripts/kernel-doc -Wall adds no warning in the files it touches
 #   coccicheck   make coccicheck MODE=report adds no finding versus the base
+#                in the drivers/iommu files the series touches
 # A check that has nothing to test for a patch (a build-x86 for a patch
 # that touches no drivers/iommu...) is "NA", not a pass. The checks from
 # checkpatch to kernel-doc are one function each, in the table CHECK_TABLE
@@ -26,9 +27,9 @@
 # warnings after the builds), their verdicts are written in the table's
 # order.
 # Warnings are compared without line numbers, against the same files just
-# before the patch. Coccinelle, which costs ~1 minute a directory, runs once
-# on the drivers/iommu directories the series touches, at its head, against
-# the base (cached per base and spatch version), in the background beside
+# before the patch. Coccinelle, which costs minutes, runs once on the
+# drivers/iommu files the series touches, at its head, against the base
+# (cached per tree, files and spatch version), in the background beside
 # the per-patch loop; each new finding is then
 # traced to the patch that introduced it by running it again just before the
 # patches that touched its file, newest first.
@@ -279,12 +280,19 @@ kerneldoc_of() {
 	(cd "$WT" && ./scripts/kernel-doc -Wall -none "${files[@]}" 2>&1) | normalize
 }
 
-# coccicheck findings in one directory of drivers/iommu. It resolves M=
-# against O=, so it runs in the source tree, where some semantic patches
-# leave temporary files: only ever in the checker's own worktrees.
+# coccicheck findings in one directory of drivers/iommu, in the files of it
+# that the series touches (listed in $PLOGS/cocci-files): spatch ignores
+# the others (--ignore), which are most of drivers/iommu and most of
+# coccinelle's time. It resolves M= against O=, so it runs in the source
+# tree, where some semantic patches leave temporary files: only ever in
+# the checker's own worktrees.
 cocci_of() {
+	local f ignore=()
+	while read -r f; do
+		grep -qxF -- "$f" "$PLOGS/cocci-files" || ignore+=(--ignore "$f")
+	done < <(git -C "$WT" ls-files -- "$1" | grep -E '\.[ch]$')
 	make -C "$WT" ARCH="$ARCH" -j"$JOBS" coccicheck MODE=report M="$1" \
-		2>/dev/null | normalize
+		SPFLAGS="${ignore[*]}" 2>/dev/null | normalize
 }
 
 # drivers/iommu directories holding the given files; a directory inside
@@ -302,7 +310,8 @@ cocci_dirs() {
 
 # Findings of coccicheck over directory $2 with the worktree $1 at commit $3,
 # cached by the commit's tree (sources and semantic patches: the same tree
-# gives the same findings) and spatch's version: the base's, and a series'
+# gives the same findings), the files looked at and spatch's version: the
+# base's, and a series'
 # head that did not change since the last run (the checker's own test
 # generates the same trees each time), cost nothing. The worktree is made
 # (or reset) only when coccicheck has to run.
@@ -310,7 +319,7 @@ cocci_ready=
 cocci_at() {
 	local wt=$1 d=$2 rev=$3 name tmp
 	tmp=$PLOGS/cocci-${d//\//_}.tmp
-	name=cocci-tree-$(git -C "$WT" rev-parse "$rev^{tree}")-$spatch_v-${d//\//_}.txt
+	name=cocci-tree-$(git -C "$WT" rev-parse "$rev^{tree}")-$spatch_v-${d//\//_}-$(sha256sum <"$PLOGS/cocci-files" | cut -c1-16).txt
 	if cache_has "$name"; then
 		cat "$CACHE/$name"
 		return
@@ -639,6 +648,7 @@ for p in "${series[@]}"; do
 	all_files+=("${f[@]}")
 done
 mapfile -t dirs < <(cocci_dirs "${all_files[@]}")
+printf '%s\n' "${all_files[@]}" | sort -u >"$PLOGS/cocci-files"
 rm -f "$PLOGS/cocci-ran"
 cocci_pid=
 if [ "${#dirs[@]}" -gt 0 ]; then
