@@ -6,7 +6,7 @@
 # (configs/dmabench.config), boots interleaved (series, base, series,
 # base...), then scripts/bench_dma.py: latencies per kernel and
 # series/base per pair of boots, medians and ranges.
-#   bench-dma.sh [ROUNDS]        (default BENCH_ROUNDS, 3)
+#   bench-dma.sh [ROUNDS]        (default BENCH_ROUNDS, 5)
 # The base is built from a worktree of the work tree at tag base
 # (build/bench-base). Needs the initramfs (build.sh initramfs). Outputs:
 # logs/dmabench-KERNEL-ROUND.log, RUNDIR/bench-dma.txt and .csv.
@@ -14,7 +14,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-rounds=${1:-${BENCH_ROUNDS:-3}}
+rounds=${1:-${BENCH_ROUNDS:-5}}
 mkdir -p "$LOGS" "$RUNDIR"
 wt=$BUILD/bench-base
 if [ ! -f "$wt/Makefile" ]; then

@@ -7,7 +7,11 @@
 # vSMMU; each with l3_disk and fio's jobs), in interleaved rounds (ours, upstream, ours, upstream...), so that
 # each pair sees the same machine. Then scripts/bench_upstream.py: medians
 # and ranges of accel/plain per kernel and of ours/upstream.
-#   bench-upstream.sh [ROUNDS]     (default BENCH_ROUNDS, 3)
+#   bench-upstream.sh [ROUNDS]     (default BENCH_ROUNDS, 5)
+# Each L2 run moves L3_MIB (256) MiB with l3_disk and fio's jobs L3_FIO_MIB
+# (256) MiB each, long enough for the emulated machine's noise to average
+# out (64 MiB took 0.2-0.5 s plain); L0 does not trace the page-table
+# walks (L0_TRACE_WALK=0: the bench counts commands, not leaves).
 # Outputs: logs/three-level-bench-KERNEL-ROUND-* (three-level.sh's, L3_NAME
 # three-level-bench-KERNEL-ROUND: plan.conf's three-level skips apply),
 # RUNDIR/bench-upstream.txt and .csv.
@@ -15,10 +19,12 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-rounds=${1:-${BENCH_ROUNDS:-3}}
+rounds=${1:-${BENCH_ROUNDS:-5}}
+mib=${L3_MIB:-256}
+fio_mib=${L3_FIO_MIB:-256}
 mkdir -p "$LOGS" "$RUNDIR"
 runs=${BENCH_UPSTREAM_RUNS:-plain,accel,accel-lazy}
-limit=${BENCH_UPSTREAM_LIMIT:-420}
+limit=${BENCH_UPSTREAM_LIMIT:-1200}
 "$TOP/scripts/upstream-kernel.sh" kernel >"$LOGS/upstream-kernel.log" 2>&1 ||
 	die "the upstream kernel did not build: see $LOGS/upstream-kernel.log"
 declare -A out=([ours]=$(l1_out) [upstream]=$BUILD/out/upstream)
@@ -30,10 +36,11 @@ measured=()
 for ((i = 1; i <= rounds; i++)); do
 	for k in ours upstream; do
 		say "round $i of $rounds: L1 = $k"
-		L3_NAME=three-level-bench-$k-$i L1_OUT=${out[$k]} L3_INV_TIMING=1 L3_INV_INNER=${inner[$k]} L3_FIO_MIB=${L3_FIO_MIB:-64} "$TOP/scripts/three-level.sh" "$runs" "$limit" \
+		L3_NAME=three-level-bench-$k-$i L1_OUT=${out[$k]} L3_INV_TIMING=1 L3_INV_INNER=${inner[$k]} L3_MIB=$mib L3_FIO_MIB=$fio_mib \
+			L0_TRACE_WALK=${L0_TRACE_WALK:-0} "$TOP/scripts/three-level.sh" "$runs" "$limit" \
 			>"$LOGS/three-level-bench-$k-$i.log" 2>&1 || true
 		measured+=("$LOGS/three-level-bench-$k-$i-measured.txt")
 	done
 done
-python3 "$TOP/scripts/bench_upstream.py" --mib "${L3_MIB:-64}" --csv "$RUNDIR/bench-upstream.csv" --chart "$RUNDIR" \
+python3 "$TOP/scripts/bench_upstream.py" --mib "$mib" --csv "$RUNDIR/bench-upstream.csv" --chart "$RUNDIR" \
 	"${measured[@]}" | tee "$RUNDIR/bench-upstream.txt"
