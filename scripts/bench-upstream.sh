@@ -14,6 +14,7 @@
 # walks (L0_TRACE_WALK=0: the bench counts commands, not leaves).
 # Outputs: logs/three-level-bench-KERNEL-ROUND-* (three-level.sh's, L3_NAME
 # three-level-bench-KERNEL-ROUND: plan.conf's three-level skips apply),
+# logs/percall-bench-KERNEL-ROUND.log (the single-level boots),
 # RUNDIR/bench-upstream.txt and .csv.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -42,5 +43,20 @@ for ((i = 1; i <= rounds; i++)); do
 		measured+=("$LOGS/three-level-bench-$k-$i-measured.txt")
 	done
 done
+# L1's time per call without probes: guest/nest_bench.c's own timings (user
+# space: a trivial ioctl, one command per call, 64 per call) on the
+# single-level machine, booted with each kernel (configs/plan.conf's boots
+# bench-ours and bench-upstream), interleaved; BENCH_PERCALL_ROUNDS (15)
+# rounds, a few seconds each
+prounds=${BENCH_PERCALL_ROUNDS:-15}
+percall=()
+for ((i = 1; i <= prounds; i++)); do
+	for k in ours upstream; do
+		say "per call on one level, round $i of $prounds: $k"
+		"$TOP/scripts/run.sh" "bench-$k" >"$LOGS/run-percall-$k-$i.log" 2>&1 || true
+		cp "$LOGS/boot-bench-$k.log" "$LOGS/percall-bench-$k-$i.log" 2>/dev/null || true
+		percall+=(--percall "$LOGS/percall-bench-$k-$i.log")
+	done
+done
 python3 "$TOP/scripts/bench_upstream.py" --mib "$mib" --csv "$RUNDIR/bench-upstream.csv" --chart "$RUNDIR" \
-	"${measured[@]}" | tee "$RUNDIR/bench-upstream.txt"
+	"${percall[@]}" "${measured[@]}" | tee "$RUNDIR/bench-upstream.txt"

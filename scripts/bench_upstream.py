@@ -22,10 +22,17 @@ accelerated vSMMU (accel, accel-lazy):
     and 99th percentile of each run, then their median and range), and
     how much of it the driver's function took (a second pair of probes in
     the same calls: bench-upstream.sh's L3_INV_INNER) and the rest.
+With --percall LOG (repeated: the boot logs of guest/nest_bench.c on the
+single-level machine, percall-bench-KERNEL-ROUND.log), also L1's time per
+call without any probe: nest_bench's own timings in user space (a trivial
+ioctl, one command per call, 64 commands per call, interleaved), each
+kernel's median over the rounds and ours/upstream per round, of the
+calls and of the calls less the trivial ioctl (the ioctl path that owes
+nothing to either driver).
 Timings are ratios, never a verdict. Also writes a CSV (--csv), and with
 --chart DIR adds the ours/upstream medians (bars from the smallest to the
 largest round) under make bench's commands chart in DIR/bench.png.
-  bench_upstream.py [--csv FILE] [--chart DIR] MEASURED...
+  bench_upstream.py [--csv FILE] [--chart DIR] [--percall LOG]... MEASURED...
 Exits 1 if a kernel has no round with both throughputs.
 """
 import argparse
@@ -39,6 +46,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 
 NAME_RE = re.compile(r"bench-(ours|upstream)-(\d+)-measured\.txt$")
+PERCALL_RE = re.compile(r"percall-bench-(ours|upstream)-(\d+)\.log$")
+TIME_RE = re.compile(r"bench: time (\S+) calls=(\d+) ns=(\d+)")
 KERNELS = ("ours", "upstream")
 
 
@@ -175,6 +184,43 @@ def table(data, mib):
     return lines, rows
 
 
+def percall_times(path):
+    """{kind: ns per call} of one nest_bench boot log (trivial, inv_1, inv_64)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return {m.group(1): int(m.group(3)) for m in map(TIME_RE.search, f) if m}
+
+
+def percall(paths):
+    """The lines and CSV rows of L1's time per call without probes."""
+    data = collections.defaultdict(dict)
+    for p in paths:
+        m = PERCALL_RE.search(os.path.basename(p))
+        t = percall_times(p) if m else {}
+        if {"trivial", "inv_1", "inv_64"} <= set(t):
+            data[m.group(1)][int(m.group(2))] = t
+    common = sorted(set(data["ours"]) & set(data["upstream"]))
+    if not common:
+        return [f"per call on one level: no round with nest_bench's timings on both kernels "
+                f"(ours {len(data['ours'])}, upstream {len(data['upstream'])})"], []
+    lines = [f"per call on one level (guest/nest_bench.c, user space, no probes; us): "
+             f"{len(common)} interleaved round(s)"]
+    rows = []
+    figs = (("trivial", "a trivial ioctl (IOMMU_OPTION)", lambda t: t["trivial"]),
+            ("inv_1", "one command per call", lambda t: t["inv_1"]),
+            ("inv_1_less_trivial", "one command, less the trivial ioctl",
+             lambda t: t["inv_1"] - t["trivial"]),
+            ("inv_64_per_cmd", "64 commands per call, per command", lambda t: t["inv_64"] / 64))
+    for key, label, fn in figs:
+        per = {k: [fn(data[k][i]) / 1000 for i in common] for k in KERNELS}
+        pair = [fn(data["ours"][i]) / fn(data["upstream"][i]) for i in common
+                if fn(data["upstream"][i]) > 0]
+        lines.append(f"  {label:<36} ours {spread(per['ours'], '{:.1f}')}, upstream "
+                     f"{spread(per['upstream'], '{:.1f}')}; ours/upstream {spread(pair)}")
+        rows += [row("one-level", key, k, xs) for k, xs in list(per.items()) +
+                 [("ours/upstream", pair)] if xs]
+    return lines, rows
+
+
 def chart(out_dir, rows):
     """DIR/bench.png: make bench's commands chart (if bench.py drew it in
     DIR) and under it ours/upstream of accel/plain per run and workload.
@@ -206,6 +252,7 @@ def main(argv):
     ap.add_argument("--csv")
     ap.add_argument("--mib", type=int, default=64)
     ap.add_argument("--chart", metavar="DIR")
+    ap.add_argument("--percall", action="append", default=[], metavar="LOG")
     ap.add_argument("measured", nargs="+")
     a = ap.parse_args(argv)
     data = rounds(a.measured)
@@ -214,8 +261,9 @@ def main(argv):
             print(f"ours/upstream: no round of {k} moved data behind the vSMMU")
             return 1
     lines, rows = table(data, a.mib)
-    print("\n".join(lines))
-    write_csv(a.csv, rows)
+    pl, prows = percall(a.percall) if a.percall else ([], [])
+    print("\n".join(lines + pl))
+    write_csv(a.csv, rows + prows)
     if a.chart:
         why = chart(a.chart, rows)
         if why:

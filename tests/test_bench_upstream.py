@@ -103,6 +103,50 @@ class BenchUpstream(unittest.TestCase):
             # two panels: twice the height of one (900x480)
             self.assertEqual(int.from_bytes(png[20:24], "big"), 960)
 
+    def test_per_call_on_one_level(self):
+        # nest_bench's timings (ns per call) from the single-level boots:
+        # round 2 on a machine twice as slow, same ratios
+        def log(trivial, inv1, inv64):
+            return (f"bench: time trivial calls=2000 ns={trivial}\n"
+                    f"bench: time inv_1 calls=2000 ns={inv1}\n"
+                    f"bench: time inv_64 calls=2000 ns={inv64}\n")
+        with tempfile.TemporaryDirectory() as d:
+            logs = {"percall-bench-ours-1.log": log(7000, 27000, 128000),
+                    "percall-bench-upstream-1.log": log(6000, 22000, 192000),
+                    "percall-bench-ours-2.log": log(14000, 54000, 256000),
+                    "percall-bench-upstream-2.log": log(12000, 44000, 384000),
+                    # a boot whose nest_bench stopped early: left out
+                    "percall-bench-upstream-3.log": "bench: time trivial calls=2000 ns=1\n"}
+            args = []
+            for name, text in logs.items():
+                with open(os.path.join(d, name), "w", encoding="utf-8") as f:
+                    f.write(text)
+                args += ["--percall", os.path.join(d, name)]
+            files = {"bench-ours-1-measured.txt": measured(100, 50),
+                     "bench-upstream-1-measured.txt": measured(100, 40)}
+            rc, out, rows = run_tool(TOOL, files, args)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("no probes; us): 2 interleaved round(s)", out)
+        self.assertIn("one command per call                 ours 40.5 (27.0-54.0), "
+                      "upstream 33.0 (22.0-44.0); ours/upstream 1.23 (1.23-1.23)", out)
+        self.assertIn("one command, less the trivial ioctl  ours 30.0 (20.0-40.0), "
+                      "upstream 24.0 (16.0-32.0); ours/upstream 1.25 (1.25-1.25)", out)
+        self.assertIn("64 commands per call, per command    ours 3.0 (2.0-4.0), "
+                      "upstream 4.5 (3.0-6.0); ours/upstream 0.67 (0.67-0.67)", out)
+        self.assertIn("one-level,inv_1_less_trivial,ours/upstream,1.250,1.250,1.250,2", rows)
+
+    def test_per_call_without_both_kernels(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "percall-bench-ours-1.log")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("bench: time trivial calls=1 ns=1\nbench: time inv_1 calls=1 ns=2\n"
+                        "bench: time inv_64 calls=1 ns=3\n")
+            files = {"bench-ours-1-measured.txt": measured(100, 50),
+                     "bench-upstream-1-measured.txt": measured(100, 40)}
+            rc, out, _ = run_tool(TOOL, files, ("--percall", path))
+        self.assertEqual(rc, 0, out)
+        self.assertIn("no round with nest_bench's timings on both kernels (ours 1, upstream 0)", out)
+
     def test_missing_kernel_fails(self):
         rc, out, _ = self.run_tool({"bench-ours-1-measured.txt": measured(100, 50)})
         self.assertEqual(rc, 1)
