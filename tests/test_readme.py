@@ -135,7 +135,7 @@ class ReadmeTest(unittest.TestCase):
     def test_every_docs_file_is_reachable(self):
         linked = {os.path.normpath(link) for link in DOC_LINK_RE.findall(read("README.md"))}
         for doc in sorted(linked):
-            if doc.startswith("docs/") and os.path.exists(os.path.join(TOP, doc)):
+            if doc.startswith("docs/") and doc.endswith(".md") and os.path.exists(os.path.join(TOP, doc)):
                 linked |= {os.path.normpath(os.path.join("docs", link))
                            for link in DOC_LINK_RE.findall(read(doc))}
         for path in glob.glob(os.path.join(TOP, "docs", "*.md")):
