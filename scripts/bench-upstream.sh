@@ -53,6 +53,7 @@ percall=()
 for ((i = 1; i <= prounds; i++)); do
 	for k in ours upstream; do
 		say "per call on one level, round $i of $prounds: $k"
+		rm -f "$LOGS/boot-bench-$k.log" "$LOGS/percall-bench-$k-$i.log"
 		"$TOP/scripts/run.sh" "bench-$k" >"$LOGS/run-percall-$k-$i.log" 2>&1 || true
 		cp "$LOGS/boot-bench-$k.log" "$LOGS/percall-bench-$k-$i.log" 2>/dev/null || true
 		percall+=(--percall "$LOGS/percall-bench-$k-$i.log")

@@ -51,6 +51,8 @@ ASID_VMID_RE = re.compile(r"smmu_iotlb_inv_asid_vmid IOTLB invalidate asid=(-?\d
 NH_RE = re.compile(r"smmuv3_cmdq_tlbi_nh vmid=(-?\d+)")
 CFGI_CD_RE = re.compile(r"smmuv3_cmdq_cfgi_cd sid=0x([0-9a-f]+)")
 ERR_RE = re.compile(r"smmuv3_cmdq_consume_error|Error on .* command execution")
+# nest_bench's timing of one kind of call: its name, calls, ns per call
+TIME_RE = re.compile(r"bench: time (\S+) calls=(\d+) ns=(\d+)")
 
 
 def _range(pages, addr=INV_IOVA):
@@ -322,7 +324,7 @@ def read_log(path):
                 k, v = kv.split("=")
                 row[k] = v if k == "kind" else int(v, 0)
             counts.append(row)
-        m = re.match(r"bench: time (\S+) calls=(\d+) ns=(\d+)", l)
+        m = TIME_RE.match(l)
         if m:
             times[m.group(1)] = (int(m.group(2)), int(m.group(3)))
     kunit_ok = protocol.passed_subtests(lines)

@@ -47,7 +47,6 @@ import bench  # noqa: E402
 
 NAME_RE = re.compile(r"bench-(ours|upstream)-(\d+)-measured\.txt$")
 PERCALL_RE = re.compile(r"percall-bench-(ours|upstream)-(\d+)\.log$")
-TIME_RE = re.compile(r"bench: time (\S+) calls=(\d+) ns=(\d+)")
 KERNELS = ("ours", "upstream")
 
 
@@ -187,7 +186,7 @@ def table(data, mib):
 def percall_times(path):
     """{kind: ns per call} of one nest_bench boot log (trivial, inv_1, inv_64)."""
     with open(path, encoding="utf-8", errors="replace") as f:
-        return {m.group(1): int(m.group(3)) for m in map(TIME_RE.search, f) if m}
+        return {m.group(1): int(m.group(3)) for m in map(bench.TIME_RE.search, f) if m}
 
 
 def percall(paths):
@@ -195,7 +194,7 @@ def percall(paths):
     data = collections.defaultdict(dict)
     for p in paths:
         m = PERCALL_RE.search(os.path.basename(p))
-        t = percall_times(p) if m else {}
+        t = percall_times(p) if m and os.path.exists(p) else {}
         if {"trivial", "inv_1", "inv_64"} <= set(t):
             data[m.group(1)][int(m.group(2))] = t
     common = sorted(set(data["ours"]) & set(data["upstream"]))
