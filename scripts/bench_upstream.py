@@ -28,7 +28,9 @@ call without any probe: nest_bench's own timings in user space (a trivial
 ioctl, one command per call, 64 commands per call, interleaved), each
 kernel's median over the rounds and ours/upstream per round, of the
 calls and of the calls less the trivial ioctl (the ioctl path that owes
-nothing to either driver).
+nothing to either driver); and, as the machine's speed changes from boot
+to boot, the same in trivial ioctls of that boot: (one command - trivial)
+/ trivial, and each further command of the 64, (64 - one) / 63 / trivial.
 Timings are ratios, never a verdict. Also writes a CSV (--csv), and with
 --chart DIR adds the ours/upstream medians (bars from the smallest to the
 largest round) under make bench's commands chart in DIR/bench.png.
@@ -196,7 +198,8 @@ def percall(paths):
         m = PERCALL_RE.search(os.path.basename(p))
         t = percall_times(p) if m and os.path.exists(p) else {}
         if {"trivial", "inv_1", "inv_64"} <= set(t):
-            data[m.group(1)][int(m.group(2))] = t
+            if t["trivial"] > 0:
+                data[m.group(1)][int(m.group(2))] = t
     common = sorted(set(data["ours"]) & set(data["upstream"]))
     if not common:
         return [f"per call on one level: no round with nest_bench's timings on both kernels "
@@ -204,17 +207,24 @@ def percall(paths):
     lines = [f"per call on one level (guest/nest_bench.c, user space, no probes; us): "
              f"{len(common)} interleaved round(s)"]
     rows = []
-    figs = (("trivial", "a trivial ioctl (IOMMU_OPTION)", lambda t: t["trivial"]),
-            ("inv_1", "one command per call", lambda t: t["inv_1"]),
+    # us per call; then in the boot's own trivial ioctls, which cancels how
+    # fast the machine ran that boot (a figure per boot, not per call)
+    us, trivials = (1000, "{:.1f}"), (1, "{:.3f}")
+    figs = (("trivial", "a trivial ioctl (IOMMU_OPTION)", lambda t: t["trivial"], us),
+            ("inv_1", "one command per call", lambda t: t["inv_1"], us),
             ("inv_1_less_trivial", "one command, less the trivial ioctl",
-             lambda t: t["inv_1"] - t["trivial"]),
-            ("inv_64_per_cmd", "64 commands per call, per command", lambda t: t["inv_64"] / 64))
-    for key, label, fn in figs:
-        per = {k: [fn(data[k][i]) / 1000 for i in common] for k in KERNELS}
+             lambda t: t["inv_1"] - t["trivial"], us),
+            ("inv_64_per_cmd", "64 commands per call, per command", lambda t: t["inv_64"] / 64, us),
+            ("inv_1_in_trivials", "(one command - trivial) / trivial",
+             lambda t: (t["inv_1"] - t["trivial"]) / t["trivial"], trivials),
+            ("extra_cmd_in_trivials", "(64 cmds - one) / 63 / trivial",
+             lambda t: (t["inv_64"] - t["inv_1"]) / 63 / t["trivial"], trivials))
+    for key, label, fn, (scale, fmt) in figs:
+        per = {k: [fn(data[k][i]) / scale for i in common] for k in KERNELS}
         pair = [fn(data["ours"][i]) / fn(data["upstream"][i]) for i in common
                 if fn(data["upstream"][i]) > 0]
-        lines.append(f"  {label:<36} ours {spread(per['ours'], '{:.1f}')}, upstream "
-                     f"{spread(per['upstream'], '{:.1f}')}; ours/upstream {spread(pair)}")
+        lines.append(f"  {label:<36} ours {spread(per['ours'], fmt)}, upstream "
+                     f"{spread(per['upstream'], fmt)}; ours/upstream {spread(pair)}")
         rows += [row("one-level", key, k, xs) for k, xs in list(per.items()) +
                  [("ours/upstream", pair)] if xs]
     return lines, rows

@@ -133,6 +133,11 @@ class BenchUpstream(unittest.TestCase):
                       "upstream 24.0 (16.0-32.0); ours/upstream 1.25 (1.25-1.25)", out)
         self.assertIn("64 commands per call, per command    ours 3.0 (2.0-4.0), "
                       "upstream 4.5 (3.0-6.0); ours/upstream 0.67 (0.67-0.67)", out)
+        # in the boot's trivial ioctls: the same on both rounds
+        self.assertIn("(one command - trivial) / trivial    ours 2.857 (2.857-2.857), "
+                      "upstream 2.667 (2.667-2.667); ours/upstream 1.07 (1.07-1.07)", out)
+        self.assertIn("(64 cmds - one) / 63 / trivial       ours 0.229 (0.229-0.229), "
+                      "upstream 0.450 (0.450-0.450); ours/upstream 0.51 (0.51-0.51)", out)
         self.assertIn("one-level,inv_1_less_trivial,ours/upstream,1.250,1.250,1.250,2", rows)
 
     def test_per_call_without_both_kernels(self):
