@@ -21,7 +21,9 @@ accelerated vSMMU (accel, accel-lazy):
     per IOMMU_HWPT_INVALIDATE call (a kprobe and a kretprobe in L1: median
     and 99th percentile of each run, then their median and range), and
     how much of it the driver's function took (a second pair of probes in
-    the same calls: bench-upstream.sh's L3_INV_INNER) and the rest.
+    the same calls: bench-upstream.sh's L3_INV_INNER) and the rest; and
+    the calls' number times that median over L1 QEMU's time for the run
+    (l1_qemu_seconds): at most how much of the run the calls can explain.
 With --percall LOG (repeated: the boot logs of guest/nest_bench.c on the
 single-level machine, percall-bench-KERNEL-ROUND.log), also L1's time per
 call without any probe: nest_bench's own timings in user space (a trivial
@@ -73,7 +75,10 @@ def load(path):
             elif words[1].startswith("fio_") and kv.get("rc") == "0":
                 bw = max(float(kv.get("read_kib_s") or 0), float(kv.get("write_kib_s") or 0))
                 runs[run][words[1]] = bw
+            elif words[1].startswith("l1_qemu_seconds="):
+                runs[run]["l1_qemu_s"] = float(words[1].split("=", 1)[1])
             elif words[1] == "inv_timing" and "median_us" in kv:
+                runs[run]["inv_calls"] = int(kv["calls"])
                 runs[run]["inv_median"] = float(kv["median_us"])
                 runs[run]["inv_p99"] = float(kv["p99_us"])
                 if "inner" in kv:
@@ -174,6 +179,13 @@ def table(data, mib):
                             if "inv_inner" in rs.get(run, {})})
             split = (f"; in {'/'.join(names)} {spread(inner, '{:.0f}')}, outside it "
                      f"{spread(outside, '{:.0f}')}" if inner else "")
+            # how much of the run those calls can explain: calls x median
+            # over L1 QEMU's wall-clock time for the run
+            share = [rs[run]["inv_calls"] * rs[run]["inv_median"] / 1e6 / rs[run]["l1_qemu_s"]
+                     for rs in data[k].values()
+                     if rs.get(run, {}).get("l1_qemu_s") and "inv_calls" in rs[run]]
+            if share:
+                split += f"; calls x median over L1 QEMU's run {spread(share, '{:.1%}')}"
             lines.append(f"  {run:<11} {k:<8} guest commands per MiB {spread(cm)}, "
                          f"L0 commands per guest command {spread(l0)}, L1 us per "
                          f"IOMMU_HWPT_INVALIDATE median {spread(inv, '{:.0f}')} p99 {spread(p99, '{:.0f}')}"
