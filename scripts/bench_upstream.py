@@ -209,9 +209,8 @@ def percall(paths):
     for p in paths:
         m = PERCALL_RE.search(os.path.basename(p))
         t = percall_times(p) if m and os.path.exists(p) else {}
-        if {"trivial", "inv_1", "inv_64"} <= set(t):
-            if t["trivial"] > 0:
-                data[m.group(1)][int(m.group(2))] = t
+        if {"trivial", "inv_1", "inv_64"} <= set(t) and t["trivial"] > 0:
+            data[m.group(1)][int(m.group(2))] = t
     common = sorted(set(data["ours"]) & set(data["upstream"]))
     if not common:
         return [f"per call on one level: no round with nest_bench's timings on both kernels "
