@@ -77,8 +77,9 @@ extra() {
 # Ours against upstream (a kernel build the first time, then 2 x
 # BENCH_ROUNDS L0 boots; BENCH_UPSTREAM=0 leaves it out); no cost for hosts
 # that do not nest: the DMA API's map/unmap benchmark on the base and on
-# the series (two kernel builds the first time, 2 x BENCH_ROUNDS boots;
-# BENCH_DMA=0 leaves it out)
+# the series (two kernel builds the first time, 2 x BENCH_ROUNDS boots
+# timed and 2 x 5 short ones counted in instructions; BENCH_DMA=0 leaves it
+# out)
 if [ "$build" = 1 ]; then
 	[ "${BENCH_UPSTREAM:-1}" = 1 ] && extra bench-upstream bench-upstream.txt "ours/upstream"
 	[ "${BENCH_DMA:-1}" = 1 ] && extra bench-dma bench-dma.txt "DMA API benchmark"

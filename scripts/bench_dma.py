@@ -9,7 +9,12 @@ map_100ns=M ... unmap_100ns=U ..." lines, averages of one run in units of
 map, unmap and their sum, each kernel's median and range over the boots,
 and series/base per round (the boots of a round are next to each other:
 the same machine), median and range. Ratios, never a verdict.
-  bench_dma.py [--csv FILE] LOG...
+
+With --icount SHIFT, the boots ran under QEMU's -icount shift=SHIFT (run.sh
+WB_ICOUNT): the guest's clock advanced 2^SHIFT ns per instruction, and the
+figures are instructions per map or unmap, which the machine's speed does
+not move (CSV rows "dma-insns").
+  bench_dma.py [--csv FILE] [--icount SHIFT] LOG...
 Exits 1 if a kernel has no figure.
 """
 import argparse
@@ -44,6 +49,7 @@ def boot_figures(path):
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--csv")
+    ap.add_argument("--icount", type=int, choices=range(11), metavar="SHIFT")
     ap.add_argument("logs", nargs="+")
     a = ap.parse_args(argv)
     data = collections.defaultdict(dict)
@@ -58,17 +64,25 @@ def main(argv):
             return 1
     common = sorted(set(data["series"]) & set(data["base"]))
     rows = [("run", "what", "kernel", "median", "min", "max", "boots")]
-    print(f"DMA API map/unmap latency, one page, strict, through QEMU's SMMUv3 "
-          f"(kernel/dma/map_benchmark.c): {len(common)} interleaved round(s); us")
+    if a.icount is None:
+        run, unit, fmt = "dma", 10, "{:.2f}"
+        print(f"DMA API map/unmap latency, one page, strict, through QEMU's SMMUv3 "
+              f"(kernel/dma/map_benchmark.c): {len(common)} interleaved round(s); us")
+    else:
+        # 100 ns per unit of the kernel's averages, 2^SHIFT ns per instruction
+        run, unit, fmt = "dma-insns", (1 << a.icount) / 100, "{:.0f}"
+        print(f"DMA API map/unmap, the same benchmark counted in instructions "
+              f"(QEMU -icount shift={a.icount}: the guest's clock counts them): "
+              f"{len(common)} interleaved round(s); instructions")
     for i, what in enumerate(("map", "unmap", "map+unmap")):
         def val(f):
-            return (f[0] + f[1] if what == "map+unmap" else f[i]) / 10
+            return (f[0] + f[1] if what == "map+unmap" else f[i]) / unit
         per = {k: [val(f) for f in data[k].values()] for k in ("series", "base")}
         ratio = [val(data["series"][r]) / val(data["base"][r]) for r in common
                  if val(data["base"][r])]
-        print(f"  {what:<9} series {spread(per['series'])}, base {spread(per['base'])}; "
+        print(f"  {what:<9} series {spread(per['series'], fmt)}, base {spread(per['base'], fmt)}; "
               f"series/base {spread(ratio, '{:.3f}')}")
-        rows += [row("dma", what, k, xs) for k, xs in list(per.items()) + [("series/base", ratio)]
+        rows += [row(run, what, k, xs) for k, xs in list(per.items()) + [("series/base", ratio)]
                  if xs]
     write_csv(a.csv, rows)
     return 0

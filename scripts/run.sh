@@ -16,6 +16,11 @@
 #   WB_NAME=NAME                name of the results and log (default: BOOT)
 #   SEED=SEED                   passed to the programs as $NESTED_DMA_SEED
 #   QEMU_TRACE=FILE             QEMU's SMMUv3 command-queue trace (make bench)
+#   WB_ICOUNT=SHIFT             QEMU counts instructions: the guest's clock
+#                               advances 2^SHIFT ns per instruction, so that
+#                               a time the guest measures is a count of its
+#                               instructions; one vCPU (make bench's DMA API
+#                               benchmark)
 #   WB_GCOV=FILE                a raw disk (virtio-mmio, outside the SMMU)
 #                               to which /init writes the gcov kernel's
 #                               .gcda files after the tests (make coverage)
@@ -103,9 +108,22 @@ for ((i = 1; i < repeat; i++)); do expected+=,$tests; done
 # arm64's COMMAND_LINE_SIZE
 [ "${#append}" -lt 2048 ] || die "kernel command line too long (${#append} bytes): fewer tests"
 
+# With -icount the virtual clock, the guest's timer, counts the
+# instructions the vCPUs executed; idle time is skipped, not waited
+# (sleep=off). One vCPU then: with two, the DMA API benchmark's runs fell
+# into two groups, map and unmap 4-6% apart (its thread can run on either
+# CPU); with one, they do not (measured 2026-12-07).
+icount=()
+smp=2
+if [ -n "${WB_ICOUNT:-}" ]; then
+	[[ $WB_ICOUNT =~ ^([0-9]|10)$ ]] || die "WB_ICOUNT must be a shift from 0 to 10, not '$WB_ICOUNT'"
+	icount=(-icount "shift=$WB_ICOUNT,align=off,sleep=off")
+	smp=1
+fi
+
 # shellcheck disable=SC2054 # QEMU options hold commas, not array separators
-cmd=(timeout -k 10 "$limit" qemu-system-aarch64 "${mach[@]}" "${trace[@]}"
-	-cpu max,pauth-impdef=on -smp 2 -m "$mem" -nodefaults -display none
+cmd=(timeout -k 10 "$limit" qemu-system-aarch64 "${mach[@]}" "${trace[@]}" "${icount[@]}"
+	-cpu max,pauth-impdef=on -smp "$smp" -m "$mem" -nodefaults -display none
 	-no-reboot -monitor none -serial "file:$log"
 	-device edu -device edu "${disk[@]}"
 	-kernel "$image" -initrd "$initrd" -append "$append")

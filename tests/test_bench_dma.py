@@ -21,8 +21,8 @@ def log(maps, unmaps):
 
 
 class BenchDma(unittest.TestCase):
-    def run_tool(self, files):
-        return test_bench_upstream.run_tool(TOOL, files)
+    def run_tool(self, files, args=()):
+        return test_bench_upstream.run_tool(TOOL, files, args)
 
     def test_pairs(self):
         # a boot's figure is the median of its runs; round 2's machine is
@@ -37,6 +37,25 @@ class BenchDma(unittest.TestCase):
                 "  unmap     series 6.00 (4.00-8.00), base 6.00 (4.00-8.00); series/base 1.000 (1.000-1.000)"]
         self.assertEqual([ln for ln in out.splitlines() if ln.startswith(("  map ", "  unmap "))], want)
         self.assertIn("dma,map,series/base,1.050,1.050,1.050,2", rows)
+
+    def test_icount_instructions(self):
+        # shift 7: 128 ns per instruction, 1.28 per unit of 100 ns; the
+        # boots are named insns-KERNEL-ROUND.log by bench-dma.sh
+        rc, out, rows = self.run_tool({
+            "insns-dmabench-1.log": log([1280, 1281, 1283], [3200, 3264, 3206]),
+            "insns-dmabench-base-1.log": log([1280, 1280, 1280], [3136, 3136, 3137])},
+            ("--icount", "7"))
+        self.assertEqual(rc, 0, out)
+        self.assertIn("shift=7", out)
+        want = ["  map       series 1001 (1001-1001), base 1000 (1000-1000); series/base 1.001 (1.001-1.001)",
+                "  unmap     series 2505 (2505-2505), base 2450 (2450-2450); series/base 1.022 (1.022-1.022)"]
+        self.assertEqual([ln for ln in out.splitlines() if ln.startswith(("  map ", "  unmap "))], want)
+        self.assertIn("dma-insns,unmap,series/base,1.022,1.022,1.022,1", rows)
+        self.assertIn("dma-insns,map+unmap,base,3450.000,3450.000,3450.000,1", rows)
+
+    def test_icount_shift_bounds(self):
+        rc, _, _ = self.run_tool({"dmabench-1.log": log([20], [40])}, ("--icount", "11"))
+        self.assertEqual(rc, 2)
 
     def test_no_figure_fails(self):
         rc, out, _ = self.run_tool({"dmabench-1.log": log([20], [40]),

@@ -40,7 +40,10 @@ def run_tool(tool, files, args=()):
         csv = os.path.join(d, "out.csv")
         p = subprocess.run([sys.executable, tool, "--csv", csv, *args] + paths,
                            capture_output=True, text=True, check=False)
-        rows = open(csv, encoding="utf-8").read().splitlines() if os.path.exists(csv) else []
+        rows = []
+        if os.path.exists(csv):
+            with open(csv, encoding="utf-8") as f:
+                rows = f.read().splitlines()
         return p.returncode, p.stdout, rows
 
 
