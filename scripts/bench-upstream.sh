@@ -14,7 +14,8 @@
 # walks (L0_TRACE_WALK=0: the bench counts commands, not leaves).
 # Outputs: logs/three-level-bench-KERNEL-ROUND-* (three-level.sh's, L3_NAME
 # three-level-bench-KERNEL-ROUND: plan.conf's three-level skips apply),
-# logs/percall-bench-KERNEL-ROUND.log (the single-level boots),
+# logs/percall-bench-KERNEL-ROUND.log (the single-level boots) and
+# insns-percall-bench-KERNEL-ROUND.log (the same counted in instructions),
 # RUNDIR/bench-upstream.txt and .csv.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -59,5 +60,22 @@ for ((i = 1; i <= prounds; i++)); do
 		percall+=(--percall "$LOGS/percall-bench-$k-$i.log")
 	done
 done
+# The same boots under QEMU's -icount (run.sh WB_ICOUNT, one vCPU): the
+# guest's clock counts instructions, so nest_bench's timings are
+# instructions per call, which the machine's speed does not move;
+# BENCH_PERCALL_INSNS_ROUNDS (5) rounds, seconds each
+icount_shift=7
+irounds=${BENCH_PERCALL_INSNS_ROUNDS:-5}
+insns=()
+for ((i = 1; i <= irounds; i++)); do
+	for k in ours upstream; do
+		say "per call on one level, counted in instructions, round $i of $irounds: $k"
+		rm -f "$LOGS/boot-insns-bench-$k.log" "$LOGS/insns-percall-bench-$k-$i.log"
+		WB_ICOUNT=$icount_shift WB_NAME=insns-bench-$k "$TOP/scripts/run.sh" "bench-$k" \
+			>"$LOGS/run-insns-percall-$k-$i.log" 2>&1 || true
+		cp "$LOGS/boot-insns-bench-$k.log" "$LOGS/insns-percall-bench-$k-$i.log" 2>/dev/null || true
+		insns+=(--percall-insns "$LOGS/insns-percall-bench-$k-$i.log")
+	done
+done
 python3 "$TOP/scripts/bench_upstream.py" --mib "$mib" --csv "$RUNDIR/bench-upstream.csv" --chart "$RUNDIR" \
-	"${percall[@]}" "${measured[@]}" | tee "$RUNDIR/bench-upstream.txt"
+	"${percall[@]}" --icount "$icount_shift" "${insns[@]}" "${measured[@]}" | tee "$RUNDIR/bench-upstream.txt"

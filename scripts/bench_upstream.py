@@ -33,10 +33,15 @@ calls and of the calls less the trivial ioctl (the ioctl path that owes
 nothing to either driver); and, as the machine's speed changes from boot
 to boot, the same in trivial ioctls of that boot: (one command - trivial)
 / trivial, and each further command of the 64, (64 - one) / 63 / trivial.
+With --percall-insns LOG (the same boots under QEMU's -icount
+shift=SHIFT, --icount SHIFT; insns-percall-bench-KERNEL-ROUND.log): the
+same calls counted in instructions, which the machine's speed does not
+move (CSV rows "one-level-insns").
 Timings are ratios, never a verdict. Also writes a CSV (--csv), and with
 --chart DIR adds the ours/upstream medians (bars from the smallest to the
 largest round) under make bench's commands chart in DIR/bench.png.
-  bench_upstream.py [--csv FILE] [--chart DIR] [--percall LOG]... MEASURED...
+  bench_upstream.py [--csv FILE] [--chart DIR] [--percall LOG]...
+                    [--icount SHIFT --percall-insns LOG...] MEASURED...
 Exits 1 if a kernel has no round with both throughputs.
 """
 import argparse
@@ -203,8 +208,9 @@ def percall_times(path):
         return {m.group(1): int(m.group(3)) for m in map(bench.TIME_RE.search, f) if m}
 
 
-def percall(paths):
-    """The lines and CSV rows of L1's time per call without probes."""
+def percall(paths, icount=None):
+    """The lines and CSV rows of L1's time per call without probes; with
+    ICOUNT (the boots' -icount shift), in instructions."""
     data = collections.defaultdict(dict)
     for p in paths:
         m = PERCALL_RE.search(os.path.basename(p))
@@ -212,31 +218,46 @@ def percall(paths):
         if {"trivial", "inv_1", "inv_64"} <= set(t) and t["trivial"] > 0:
             data[m.group(1)][int(m.group(2))] = t
     common = sorted(set(data["ours"]) & set(data["upstream"]))
+    what = "counted in instructions" if icount is not None else "timed"
     if not common:
-        return [f"per call on one level: no round with nest_bench's timings on both kernels "
-                f"(ours {len(data['ours'])}, upstream {len(data['upstream'])})"], []
-    lines = [f"per call on one level (guest/nest_bench.c, user space, no probes; us): "
-             f"{len(common)} interleaved round(s)"]
+        return [f"per call on one level, {what}: no round with nest_bench's figures on both "
+                f"kernels (ours {len(data['ours'])}, upstream {len(data['upstream'])})"], []
     rows = []
-    # us per call; then in the boot's own trivial ioctls, which cancels how
-    # fast the machine ran that boot (a figure per boot, not per call)
-    us, trivials = (1000, "{:.1f}"), (1, "{:.3f}")
-    figs = (("trivial", "a trivial ioctl (IOMMU_OPTION)", lambda t: t["trivial"], us),
-            ("inv_1", "one command per call", lambda t: t["inv_1"], us),
-            ("inv_1_less_trivial", "one command, less the trivial ioctl",
-             lambda t: t["inv_1"] - t["trivial"], us),
-            ("inv_64_per_cmd", "64 commands per call, per command", lambda t: t["inv_64"] / 64, us),
-            ("inv_1_in_trivials", "(one command - trivial) / trivial",
-             lambda t: (t["inv_1"] - t["trivial"]) / t["trivial"], trivials),
-            ("extra_cmd_in_trivials", "(64 cmds - one) / 63 / trivial",
-             lambda t: (t["inv_64"] - t["inv_1"]) / 63 / t["trivial"], trivials))
+    if icount is not None:
+        # 2^SHIFT ns of the guest's clock per instruction
+        run, insns = "one-level-insns", (1 << icount, "{:.0f}")
+        lines = [f"per call on one level, counted in instructions (QEMU -icount shift={icount}: "
+                 f"the guest's clock counts them): {len(common)} interleaved round(s)"]
+        figs = (("trivial", "a trivial ioctl (IOMMU_OPTION)", lambda t: t["trivial"], insns),
+                ("inv_1", "one command per call", lambda t: t["inv_1"], insns),
+                ("inv_1_less_trivial", "one command, less the trivial ioctl",
+                 lambda t: t["inv_1"] - t["trivial"], insns),
+                ("extra_cmd", "each further command of 64",
+                 lambda t: (t["inv_64"] - t["inv_1"]) / 63, insns))
+    else:
+        run = "one-level"
+        lines = [f"per call on one level (guest/nest_bench.c, user space, no probes; us): "
+                 f"{len(common)} interleaved round(s)"]
+        # us per call; then in the boot's own trivial ioctls, which cancels
+        # how fast the machine ran that boot (a figure per boot, not per call)
+        us, trivials = (1000, "{:.1f}"), (1, "{:.3f}")
+        figs = (("trivial", "a trivial ioctl (IOMMU_OPTION)", lambda t: t["trivial"], us),
+                ("inv_1", "one command per call", lambda t: t["inv_1"], us),
+                ("inv_1_less_trivial", "one command, less the trivial ioctl",
+                 lambda t: t["inv_1"] - t["trivial"], us),
+                ("inv_64_per_cmd", "64 commands per call, per command",
+                 lambda t: t["inv_64"] / 64, us),
+                ("inv_1_in_trivials", "(one command - trivial) / trivial",
+                 lambda t: (t["inv_1"] - t["trivial"]) / t["trivial"], trivials),
+                ("extra_cmd_in_trivials", "(64 cmds - one) / 63 / trivial",
+                 lambda t: (t["inv_64"] - t["inv_1"]) / 63 / t["trivial"], trivials))
     for key, label, fn, (scale, fmt) in figs:
         per = {k: [fn(data[k][i]) / scale for i in common] for k in KERNELS}
         pair = [fn(data["ours"][i]) / fn(data["upstream"][i]) for i in common
                 if fn(data["upstream"][i]) > 0]
         lines.append(f"  {label:<36} ours {spread(per['ours'], fmt)}, upstream "
                      f"{spread(per['upstream'], fmt)}; ours/upstream {spread(pair)}")
-        rows += [row("one-level", key, k, xs) for k, xs in list(per.items()) +
+        rows += [row(run, key, k, xs) for k, xs in list(per.items()) +
                  [("ours/upstream", pair)] if xs]
     return lines, rows
 
@@ -273,8 +294,12 @@ def main(argv):
     ap.add_argument("--mib", type=int, default=64)
     ap.add_argument("--chart", metavar="DIR")
     ap.add_argument("--percall", action="append", default=[], metavar="LOG")
+    ap.add_argument("--percall-insns", action="append", default=[], metavar="LOG")
+    ap.add_argument("--icount", type=int, choices=range(11), metavar="SHIFT")
     ap.add_argument("measured", nargs="+")
     a = ap.parse_args(argv)
+    if a.percall_insns and a.icount is None:
+        ap.error("--percall-insns needs --icount")
     data = rounds(a.measured)
     for k in KERNELS:
         if not any("write" in rs.get("accel", {}) for rs in data[k].values()):
@@ -282,8 +307,9 @@ def main(argv):
             return 1
     lines, rows = table(data, a.mib)
     pl, prows = percall(a.percall) if a.percall else ([], [])
-    print("\n".join(lines + pl))
-    write_csv(a.csv, rows + prows)
+    il, irows = percall(a.percall_insns, a.icount) if a.percall_insns else ([], [])
+    print("\n".join(lines + pl + il))
+    write_csv(a.csv, rows + prows + irows)
     if a.chart:
         why = chart(a.chart, rows)
         if why:

@@ -156,7 +156,37 @@ class BenchUpstream(unittest.TestCase):
                      "bench-upstream-1-measured.txt": measured(100, 40)}
             rc, out, _ = run_tool(TOOL, files, ("--percall", path))
         self.assertEqual(rc, 0, out)
-        self.assertIn("no round with nest_bench's timings on both kernels (ours 1, upstream 0)", out)
+        self.assertIn("timed: no round with nest_bench's figures on both kernels (ours 1, upstream 0)",
+                      out)
+
+    def test_per_call_in_instructions(self):
+        # the same calls under -icount shift=7: 128 ns per instruction
+        def log(trivial, inv1, inv64):
+            return "".join(f"bench: time {k} calls=2000 ns={v * 128}\n"
+                           for k, v in (("trivial", trivial), ("inv_1", inv1), ("inv_64", inv64)))
+        with tempfile.TemporaryDirectory() as d:
+            args = ["--icount", "7"]
+            for name, text in {"insns-percall-bench-ours-1.log": log(580, 1960, 18860),
+                               "insns-percall-bench-upstream-1.log": log(530, 1580, 4730)}.items():
+                with open(os.path.join(d, name), "w", encoding="utf-8") as f:
+                    f.write(text)
+                args += ["--percall-insns", os.path.join(d, name)]
+            files = {"bench-ours-1-measured.txt": measured(100, 50),
+                     "bench-upstream-1-measured.txt": measured(100, 40)}
+            rc, out, rows = run_tool(TOOL, files, args)
+            self.assertEqual(rc, 0, out)
+            self.assertIn("counted in instructions (QEMU -icount shift=7", out)
+            self.assertIn("one command per call                 ours 1960 (1960-1960), "
+                          "upstream 1580 (1580-1580); ours/upstream 1.24 (1.24-1.24)", out)
+            self.assertIn("one command, less the trivial ioctl  ours 1380 (1380-1380), "
+                          "upstream 1050 (1050-1050); ours/upstream 1.31 (1.31-1.31)", out)
+            # (18860 - 1960) / 63 against (4730 - 1580) / 63
+            self.assertIn("each further command of 64           ours 268 (268-268), "
+                          "upstream 50 (50-50); ours/upstream 5.37 (5.37-5.37)", out)
+            self.assertIn("one-level-insns,inv_1,ours,1960.000,1960.000,1960.000,1", rows)
+            # instructions need the shift
+            rc, out, _ = run_tool(TOOL, files, args[2:])
+            self.assertEqual(rc, 2, out)
 
     def test_missing_kernel_fails(self):
         rc, out, _ = self.run_tool({"bench-ours-1-measured.txt": measured(100, 50)})
