@@ -7,7 +7,8 @@
 # vSMMU; each with l3_disk and fio's jobs), in interleaved rounds (ours, upstream, ours, upstream...), so that
 # each pair sees the same machine. Then scripts/bench_upstream.py: medians
 # and ranges of accel/plain per kernel and of ours/upstream.
-#   bench-upstream.sh [ROUNDS]     (default BENCH_ROUNDS, 5)
+#   bench-upstream.sh [ROUNDS]     (default BENCH_ROUNDS, 5; 0: the per-call
+#                                  boots only, minutes)
 # Each L2 run moves L3_MIB (256) MiB with l3_disk and fio's jobs L3_FIO_MIB
 # (256) MiB each, long enough for the emulated machine's noise to average
 # out (64 MiB took 0.2-0.5 s plain); L0 does not trace the page-table

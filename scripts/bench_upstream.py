@@ -54,6 +54,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 
+CSV_HEADER = ("run", "what", "kernel", "median", "min", "max", "rounds")
 NAME_RE = re.compile(r"bench-(ours|upstream)-(\d+)-measured\.txt$")
 PERCALL_RE = re.compile(r"percall-bench-(ours|upstream)-(\d+)\.log$")
 KERNELS = ("ours", "upstream")
@@ -144,7 +145,7 @@ def same_round(data, common, run, what):
 
 def table(data, mib):
     """The report's lines and CSV rows."""
-    lines, rows = [], [("run", "what", "kernel", "median", "min", "max", "rounds")]
+    lines, rows = [], [CSV_HEADER]
     runs = sorted({r for k in KERNELS for rs in data[k].values() for r in rs
                    if r != "plain" and r.startswith("accel")})
     common = sorted(set(data["ours"]) & set(data["upstream"]))
@@ -296,21 +297,27 @@ def main(argv):
     ap.add_argument("--percall", action="append", default=[], metavar="LOG")
     ap.add_argument("--percall-insns", action="append", default=[], metavar="LOG")
     ap.add_argument("--icount", type=int, choices=range(11), metavar="SHIFT")
-    ap.add_argument("measured", nargs="+")
+    ap.add_argument("measured", nargs="*")
     a = ap.parse_args(argv)
     if a.percall_insns and a.icount is None:
         ap.error("--percall-insns needs --icount")
-    data = rounds(a.measured)
-    for k in KERNELS:
-        if not any("write" in rs.get("accel", {}) for rs in data[k].values()):
-            print(f"ours/upstream: no round of {k} moved data behind the vSMMU")
-            return 1
-    lines, rows = table(data, a.mib)
+    if not (a.measured or a.percall or a.percall_insns):
+        ap.error("nothing to report: no measured file, no --percall log")
+    lines, rows = [], [CSV_HEADER]
+    if a.measured:
+        data = rounds(a.measured)
+        for k in KERNELS:
+            if not any("write" in rs.get("accel", {}) for rs in data[k].values()):
+                print(f"ours/upstream: no round of {k} moved data behind the vSMMU")
+                return 1
+        lines, rows = table(data, a.mib)
+    else:
+        lines = ["ours/upstream: no three-level round (bench-upstream.sh 0): per call only"]
     pl, prows = percall(a.percall) if a.percall else ([], [])
     il, irows = percall(a.percall_insns, a.icount) if a.percall_insns else ([], [])
     print("\n".join(lines + pl + il))
     write_csv(a.csv, rows + prows + irows)
-    if a.chart:
+    if a.chart and a.measured:
         why = chart(a.chart, rows)
         if why:
             print(f"ours/upstream: no chart ({why})")

@@ -47,6 +47,29 @@ def run_tool(tool, files, args=()):
         return p.returncode, p.stdout, rows
 
 
+def one_round():
+    """A round's measured files of both kernels, data behind the vSMMU."""
+    return {"bench-ours-1-measured.txt": measured(100, 50),
+            "bench-upstream-1-measured.txt": measured(100, 40)}
+
+
+def nest_bench_log(trivial, inv1, inv64):
+    """nest_bench's timings of one boot, ns per call."""
+    return "".join(f"bench: time {k} calls=2000 ns={v}\n"
+                   for k, v in (("trivial", trivial), ("inv_1", inv1), ("inv_64", inv64)))
+
+
+def write_logs(d, logs, flag):
+    """LOGS ({name: text}) written in D: the arguments FLAG PATH of each."""
+    args = []
+    for name, text in logs.items():
+        path = os.path.join(d, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        args += [flag, path]
+    return args
+
+
 class BenchUpstream(unittest.TestCase):
     def run_tool(self, files):
         return run_tool(TOOL, files, ("--mib", "64"))
@@ -96,8 +119,7 @@ class BenchUpstream(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             with open(os.path.join(d, "bench.dat"), "w", encoding="utf-8") as f:
                 f.write("1-page 2 2\n16-pages 2 17\n")
-            files = {"bench-ours-1-measured.txt": measured(100, 50),
-                     "bench-upstream-1-measured.txt": measured(100, 40)}
+            files = one_round()
             rc, out, _ = run_tool(TOOL, files, ("--chart", d))
             self.assertEqual(rc, 0, out)
             self.assertNotIn("no chart", out)
@@ -112,10 +134,7 @@ class BenchUpstream(unittest.TestCase):
     def test_per_call_on_one_level(self):
         # nest_bench's timings (ns per call) from the single-level boots:
         # round 2 on a machine twice as slow, same ratios
-        def log(trivial, inv1, inv64):
-            return (f"bench: time trivial calls=2000 ns={trivial}\n"
-                    f"bench: time inv_1 calls=2000 ns={inv1}\n"
-                    f"bench: time inv_64 calls=2000 ns={inv64}\n")
+        log = nest_bench_log
         with tempfile.TemporaryDirectory() as d:
             logs = {"percall-bench-ours-1.log": log(7000, 27000, 128000),
                     "percall-bench-upstream-1.log": log(6000, 22000, 192000),
@@ -123,13 +142,8 @@ class BenchUpstream(unittest.TestCase):
                     "percall-bench-upstream-2.log": log(12000, 44000, 384000),
                     # a boot whose nest_bench stopped early: left out
                     "percall-bench-upstream-3.log": "bench: time trivial calls=2000 ns=1\n"}
-            args = []
-            for name, text in logs.items():
-                with open(os.path.join(d, name), "w", encoding="utf-8") as f:
-                    f.write(text)
-                args += ["--percall", os.path.join(d, name)]
-            files = {"bench-ours-1-measured.txt": measured(100, 50),
-                     "bench-upstream-1-measured.txt": measured(100, 40)}
+            args = write_logs(d, logs, "--percall")
+            files = one_round()
             rc, out, rows = run_tool(TOOL, files, args)
         self.assertEqual(rc, 0, out)
         self.assertIn("no probes; us): 2 interleaved round(s)", out)
@@ -152,8 +166,7 @@ class BenchUpstream(unittest.TestCase):
             with open(path, "w", encoding="utf-8") as f:
                 f.write("bench: time trivial calls=1 ns=1\nbench: time inv_1 calls=1 ns=2\n"
                         "bench: time inv_64 calls=1 ns=3\n")
-            files = {"bench-ours-1-measured.txt": measured(100, 50),
-                     "bench-upstream-1-measured.txt": measured(100, 40)}
+            files = one_round()
             rc, out, _ = run_tool(TOOL, files, ("--percall", path))
         self.assertEqual(rc, 0, out)
         self.assertIn("timed: no round with nest_bench's figures on both kernels (ours 1, upstream 0)",
@@ -162,17 +175,13 @@ class BenchUpstream(unittest.TestCase):
     def test_per_call_in_instructions(self):
         # the same calls under -icount shift=7: 128 ns per instruction
         def log(trivial, inv1, inv64):
-            return "".join(f"bench: time {k} calls=2000 ns={v * 128}\n"
-                           for k, v in (("trivial", trivial), ("inv_1", inv1), ("inv_64", inv64)))
+            return nest_bench_log(trivial * 128, inv1 * 128, inv64 * 128)
         with tempfile.TemporaryDirectory() as d:
-            args = ["--icount", "7"]
-            for name, text in {"insns-percall-bench-ours-1.log": log(580, 1960, 18860),
-                               "insns-percall-bench-upstream-1.log": log(530, 1580, 4730)}.items():
-                with open(os.path.join(d, name), "w", encoding="utf-8") as f:
-                    f.write(text)
-                args += ["--percall-insns", os.path.join(d, name)]
-            files = {"bench-ours-1-measured.txt": measured(100, 50),
-                     "bench-upstream-1-measured.txt": measured(100, 40)}
+            args = ["--icount", "7"] + write_logs(
+                d, {"insns-percall-bench-ours-1.log": log(580, 1960, 18860),
+                    "insns-percall-bench-upstream-1.log": log(530, 1580, 4730)},
+                "--percall-insns")
+            files = one_round()
             rc, out, rows = run_tool(TOOL, files, args)
             self.assertEqual(rc, 0, out)
             self.assertIn("counted in instructions (QEMU -icount shift=7", out)
@@ -186,6 +195,17 @@ class BenchUpstream(unittest.TestCase):
             self.assertIn("one-level-insns,inv_1,ours,1960.000,1960.000,1960.000,1", rows)
             # instructions need the shift
             rc, out, _ = run_tool(TOOL, files, args[2:])
+            self.assertEqual(rc, 2, out)
+            # no three-level round (bench-upstream.sh 0): the per-call
+            # figures alone, with the CSV's header
+            rc, out, rows = run_tool(TOOL, {}, args)
+            self.assertEqual(rc, 0, out)
+            self.assertIn("no three-level round", out)
+            self.assertIn("ours/upstream 5.37 (5.37-5.37)", out)
+            self.assertEqual(rows[0], "run,what,kernel,median,min,max,rounds")
+            self.assertIn("one-level-insns,inv_1,ours,1960.000,1960.000,1960.000,1", rows)
+            # and with nothing at all, a usage error
+            rc, out, _ = run_tool(TOOL, {})
             self.assertEqual(rc, 2, out)
 
     def test_missing_kernel_fails(self):
