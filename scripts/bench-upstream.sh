@@ -51,13 +51,22 @@ done
 # bench-ours and bench-upstream), interleaved; BENCH_PERCALL_ROUNDS (15)
 # rounds, a few seconds each
 prounds=${BENCH_PERCALL_ROUNDS:-15}
+# percall_boot KERNEL ROUND [SHIFT]: boot bench-KERNEL, under -icount
+# shift=SHIFT if given (names then prefixed insns-); its serial log kept as
+# logs/[insns-]percall-bench-KERNEL-ROUND.log
+percall_boot() {
+	local k=$1 i=$2 icount=${3:-} p=
+	[ -z "$icount" ] || p=insns-
+	rm -f "$LOGS/boot-${p}bench-$k.log" "$LOGS/${p}percall-bench-$k-$i.log"
+	WB_ICOUNT=$icount WB_NAME=${p}bench-$k "$TOP/scripts/run.sh" "bench-$k" \
+		>"$LOGS/run-${p}percall-$k-$i.log" 2>&1 || true
+	cp "$LOGS/boot-${p}bench-$k.log" "$LOGS/${p}percall-bench-$k-$i.log" 2>/dev/null || true
+}
 percall=()
 for ((i = 1; i <= prounds; i++)); do
 	for k in ours upstream; do
 		say "per call on one level, round $i of $prounds: $k"
-		rm -f "$LOGS/boot-bench-$k.log" "$LOGS/percall-bench-$k-$i.log"
-		"$TOP/scripts/run.sh" "bench-$k" >"$LOGS/run-percall-$k-$i.log" 2>&1 || true
-		cp "$LOGS/boot-bench-$k.log" "$LOGS/percall-bench-$k-$i.log" 2>/dev/null || true
+		percall_boot "$k" "$i"
 		percall+=(--percall "$LOGS/percall-bench-$k-$i.log")
 	done
 done
@@ -71,10 +80,7 @@ insns=()
 for ((i = 1; i <= irounds; i++)); do
 	for k in ours upstream; do
 		say "per call on one level, counted in instructions, round $i of $irounds: $k"
-		rm -f "$LOGS/boot-insns-bench-$k.log" "$LOGS/insns-percall-bench-$k-$i.log"
-		WB_ICOUNT=$icount_shift WB_NAME=insns-bench-$k "$TOP/scripts/run.sh" "bench-$k" \
-			>"$LOGS/run-insns-percall-$k-$i.log" 2>&1 || true
-		cp "$LOGS/boot-insns-bench-$k.log" "$LOGS/insns-percall-bench-$k-$i.log" 2>/dev/null || true
+		percall_boot "$k" "$i" "$icount_shift"
 		insns+=(--percall-insns "$LOGS/insns-percall-bench-$k-$i.log")
 	done
 done

@@ -226,32 +226,30 @@ def percall(paths, icount=None):
     rows = []
     if icount is not None:
         # 2^SHIFT ns of the guest's clock per instruction
-        run, insns = "one-level-insns", (1 << icount, "{:.0f}")
+        run, unit = "one-level-insns", (1 << icount, "{:.0f}")
         lines = [f"per call on one level, counted in instructions (QEMU -icount shift={icount}: "
                  f"the guest's clock counts them): {len(common)} interleaved round(s)"]
-        figs = (("trivial", "a trivial ioctl (IOMMU_OPTION)", lambda t: t["trivial"], insns),
-                ("inv_1", "one command per call", lambda t: t["inv_1"], insns),
-                ("inv_1_less_trivial", "one command, less the trivial ioctl",
-                 lambda t: t["inv_1"] - t["trivial"], insns),
-                ("extra_cmd", "each further command of 64",
-                 lambda t: (t["inv_64"] - t["inv_1"]) / 63, insns))
     else:
-        run = "one-level"
+        run, unit = "one-level", (1000, "{:.1f}")
         lines = [f"per call on one level (guest/nest_bench.c, user space, no probes; us): "
                  f"{len(common)} interleaved round(s)"]
-        # us per call; then in the boot's own trivial ioctls, which cancels
-        # how fast the machine ran that boot (a figure per boot, not per call)
-        us, trivials = (1000, "{:.1f}"), (1, "{:.3f}")
-        figs = (("trivial", "a trivial ioctl (IOMMU_OPTION)", lambda t: t["trivial"], us),
-                ("inv_1", "one command per call", lambda t: t["inv_1"], us),
-                ("inv_1_less_trivial", "one command, less the trivial ioctl",
-                 lambda t: t["inv_1"] - t["trivial"], us),
-                ("inv_64_per_cmd", "64 commands per call, per command",
-                 lambda t: t["inv_64"] / 64, us),
-                ("inv_1_in_trivials", "(one command - trivial) / trivial",
-                 lambda t: (t["inv_1"] - t["trivial"]) / t["trivial"], trivials),
-                ("extra_cmd_in_trivials", "(64 cmds - one) / 63 / trivial",
-                 lambda t: (t["inv_64"] - t["inv_1"]) / 63 / t["trivial"], trivials))
+    figs = [("trivial", "a trivial ioctl (IOMMU_OPTION)", lambda t: t["trivial"], unit),
+            ("inv_1", "one command per call", lambda t: t["inv_1"], unit),
+            ("inv_1_less_trivial", "one command, less the trivial ioctl",
+             lambda t: t["inv_1"] - t["trivial"], unit)]
+    if icount is not None:
+        figs.append(("extra_cmd", "each further command of 64",
+                     lambda t: (t["inv_64"] - t["inv_1"]) / 63, unit))
+    else:
+        # us per command of 64; then in the boot's own trivial ioctls, which
+        # cancels how fast the machine ran that boot (a figure per boot)
+        trivials = (1, "{:.3f}")
+        figs += [("inv_64_per_cmd", "64 commands per call, per command",
+                  lambda t: t["inv_64"] / 64, unit),
+                 ("inv_1_in_trivials", "(one command - trivial) / trivial",
+                  lambda t: (t["inv_1"] - t["trivial"]) / t["trivial"], trivials),
+                 ("extra_cmd_in_trivials", "(64 cmds - one) / 63 / trivial",
+                  lambda t: (t["inv_64"] - t["inv_1"]) / 63 / t["trivial"], trivials)]
     for key, label, fn, (scale, fmt) in figs:
         per = {k: [fn(data[k][i]) / scale for i in common] for k in KERNELS}
         pair = [fn(data["ours"][i]) / fn(data["upstream"][i]) for i in common
