@@ -37,11 +37,23 @@ With --percall-insns LOG (the same boots under QEMU's -icount
 shift=SHIFT, --icount SHIFT; insns-percall-bench-KERNEL-ROUND.log): the
 same calls counted in instructions, which the machine's speed does not
 move (CSV rows "one-level-insns").
+With --three-level-insns MEASURED (repeated; --three-level-icount SHIFT):
+the same report of three-level rounds run under L0's -icount shift=SHIFT
+(three-level.sh L0_ICOUNT): the clocks of L1 and L2, and so every
+throughput and time above, count the instructions L1 and L2 executed, not
+this machine's time (CSV runs ending in "-insns").
+Every report of three-level rounds ends with L1's CPU time over each
+whole L2 run (l1_busy_seconds: boot, workloads, power-off), per kernel
+and ours/upstream, and for the runs behind the vSMMU what they took
+beyond plain assignment's.
 Timings are ratios, never a verdict. Also writes a CSV (--csv), and with
 --chart DIR adds the ours/upstream medians (bars from the smallest to the
-largest round) under make bench's commands chart in DIR/bench.png.
+largest round; timed, and counted in instructions) under make bench's
+commands chart in DIR/bench.png.
   bench_upstream.py [--csv FILE] [--chart DIR] [--percall LOG]...
-                    [--icount SHIFT --percall-insns LOG...] MEASURED...
+                    [--icount SHIFT --percall-insns LOG...]
+                    [--three-level-icount SHIFT --three-level-insns MEASURED...]
+                    MEASURED...
 Exits 1 if a kernel has no round with both throughputs.
 """
 import argparse
@@ -83,6 +95,8 @@ def load(path):
                 runs[run][words[1]] = bw
             elif words[1].startswith("l1_qemu_seconds="):
                 runs[run]["l1_qemu_s"] = float(words[1].split("=", 1)[1])
+                if "l1_busy_seconds" in kv:
+                    runs[run]["l1_busy_s"] = float(kv["l1_busy_seconds"])
             elif words[1] == "inv_timing" and "median_us" in kv:
                 runs[run]["inv_calls"] = int(kv["calls"])
                 runs[run]["inv_median"] = float(kv["median_us"])
@@ -143,13 +157,18 @@ def same_round(data, common, run, what):
             if data["ours"][i].get(run, {}).get(what) and data["upstream"][i].get(run, {}).get(what)]
 
 
-def table(data, mib):
-    """The report's lines and CSV rows."""
-    lines, rows = [], [CSV_HEADER]
+def table(data, mib, icount=None):
+    """The report's lines and CSV rows; with ICOUNT (L0's -icount shift),
+    of the rounds counted in instructions (CSV runs then end in -insns)."""
+    lines, rows = [], []
     runs = sorted({r for k in KERNELS for rs in data[k].values() for r in rs
                    if r != "plain" and r.startswith("accel")})
     common = sorted(set(data["ours"]) & set(data["upstream"]))
-    lines.append(f"ours/upstream on the three-level machine: {len(common)} interleaved round(s); "
+    how = "" if icount is None else (
+        f", counted in instructions (L0's QEMU -icount shift={icount}, one L1 vCPU: "
+        f"the clocks of L1 and L2 count {1 << icount} ns per instruction, "
+        "idle time at this machine's speed)")
+    lines.append(f"ours/upstream on the three-level machine{how}: {len(common)} interleaved round(s); "
                  "L1 = this series, or upstream with configs/upstream-nesting_canwbs.patch")
     for run in runs:
         fio = sorted({w for k in KERNELS for rs in data[k].values() for w in rs.get(run, {})
@@ -200,6 +219,41 @@ def table(data, mib):
                      (("guest_cmds_per_mib", cm), ("l0_per_guest_cmd", l0),
                       ("inv_median_us", inv), ("inv_p99_us", p99),
                       ("inv_inner_median_us", inner), ("inv_outside_median_us", outside)) if xs]
+    busy_lines, busy_rows = busy(data, common, runs)
+    rows += busy_rows
+    if icount is not None:
+        rows = [(r[0] + "-insns",) + tuple(r[1:]) for r in rows]
+    return lines + busy_lines, rows
+
+
+def busy(data, common, runs):
+    """L1's CPU time over each whole L2 run (l1-init.sh's busy_cs: boot,
+    workloads, power-off), per kernel and ours/upstream per round; for the
+    runs behind the vSMMU also what they took beyond plain assignment's."""
+    def cpu(rs, run):
+        return rs.get(run, {}).get("l1_busy_s")
+
+    def beyond(rs, run):
+        a, p = cpu(rs, run), cpu(rs, "plain")
+        return a - p if a is not None and p is not None else None
+
+    lines, rows = [], []
+    figs = [(run, run, cpu) for run in ["plain"] + runs] + \
+        [(run, f"{run} - plain", beyond) for run in runs]
+    for run, label, fn in figs:
+        per = {k: [v for v in (fn(rs, run) for rs in data[k].values()) if v is not None]
+               for k in KERNELS}
+        if not per["ours"] or not per["upstream"]:
+            continue
+        pair = [fn(data["ours"][i], run) / fn(data["upstream"][i], run) for i in common
+                if fn(data["ours"][i], run) is not None and fn(data["upstream"][i], run)]
+        if not lines:
+            lines.append("  L1 CPU seconds over the whole L2 run (boot, workloads, power-off):")
+        lines.append(f"    {label:<20} ours {spread(per['ours'])}, upstream "
+                     f"{spread(per['upstream'])}; ours/upstream {spread(pair)}")
+        what = "l1_busy_s" if fn is cpu else "l1_busy_s_beyond_plain"
+        rows += [row(run, what, k, xs) for k, xs in list(per.items()) +
+                 [("ours/upstream", pair)] if xs]
     return lines, rows
 
 
@@ -263,14 +317,21 @@ def percall(paths, icount=None):
 
 def chart(out_dir, rows):
     """DIR/bench.png: make bench's commands chart (if bench.py drew it in
-    DIR) and under it ours/upstream of accel/plain per run and workload.
+    DIR) and under it ours/upstream of accel/plain per run and workload,
+    timed, and counted in instructions if ROWS have those (runs -insns).
     Why gnuplot could not draw it, or None."""
-    dat = os.path.join(out_dir, "bench-upstream.dat")
-    with open(dat, "w", encoding="utf-8") as f:
-        for run, what, kernel, med, lo, hi, _ in rows[1:]:
-            if kernel == "ours/upstream":
-                f.write(f'"{run} {workload(what)}" {med} {lo} {hi}\n')
-    panel = f"""set title 'ours/upstream of throughput accel/plain (median, range over the rounds); 1 = as fast'
+    panels = []
+    for tag, how in (("", "timed"), ("-insns", "counted in instructions")):
+        dat = os.path.join(out_dir, f"bench-upstream{tag}.dat")
+        bars = [f'"{run[:len(run) - len(tag)]} {workload(what)}" {med} {lo} {hi}\n'
+                for run, what, kernel, med, lo, hi, _ in rows[1:]
+                if kernel == "ours/upstream" and not what.startswith("l1_busy")
+                and run.endswith("-insns") == bool(tag)]
+        if not bars:
+            continue
+        with open(dat, "w", encoding="utf-8") as f:
+            f.writelines(bars)
+        panels.append(f"""set title 'ours/upstream of accel/plain throughput, {how} (median, range); 1 = as fast'
 set style data histograms
 set style histogram errorbars gap 1 lw 1
 set style fill solid 0.8 border -1
@@ -279,8 +340,7 @@ set ylabel 'ours/upstream'
 set xtics rotate by -30
 set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2
 plot '{dat}' using 2:3:4:xtic(1) title 'ours/upstream'
-"""
-    panels = [panel]
+""")
     commands = os.path.join(out_dir, bench.COMMANDS_DAT)
     if os.path.exists(commands):
         panels.insert(0, bench.commands_panel(commands))
@@ -295,27 +355,36 @@ def main(argv):
     ap.add_argument("--percall", action="append", default=[], metavar="LOG")
     ap.add_argument("--percall-insns", action="append", default=[], metavar="LOG")
     ap.add_argument("--icount", type=int, choices=range(11), metavar="SHIFT")
+    ap.add_argument("--three-level-insns", action="append", default=[], metavar="MEASURED",
+                    help="a three-level round under L0's -icount (--three-level-icount)")
+    ap.add_argument("--three-level-icount", type=int, choices=range(11), metavar="SHIFT")
     ap.add_argument("measured", nargs="*")
     a = ap.parse_args(argv)
     if a.percall_insns and a.icount is None:
         ap.error("--percall-insns needs --icount")
-    if not (a.measured or a.percall or a.percall_insns):
+    if a.three_level_insns and a.three_level_icount is None:
+        ap.error("--three-level-insns needs --three-level-icount")
+    if not (a.measured or a.three_level_insns or a.percall or a.percall_insns):
         ap.error("nothing to report: no measured file, no --percall log")
     lines, rows = [], [CSV_HEADER]
-    if a.measured:
-        data = rounds(a.measured)
+    for paths, icount in ((a.measured, None), (a.three_level_insns, a.three_level_icount)):
+        if not paths:
+            continue
+        data = rounds(paths)
         for k in KERNELS:
             if not any("write" in rs.get("accel", {}) for rs in data[k].values()):
                 print(f"ours/upstream: no round of {k} moved data behind the vSMMU")
                 return 1
-        lines, rows = table(data, a.mib)
-    else:
+        tl, trows = table(data, a.mib, icount)
+        lines += tl
+        rows += trows
+    if not lines:
         lines = ["ours/upstream: no three-level round (bench-upstream.sh 0): per call only"]
     pl, prows = percall(a.percall) if a.percall else ([], [])
     il, irows = percall(a.percall_insns, a.icount) if a.percall_insns else ([], [])
     print("\n".join(lines + pl + il))
     write_csv(a.csv, rows + prows + irows)
-    if a.chart and a.measured:
+    if a.chart and (a.measured or a.three_level_insns):
         why = chart(a.chart, rows)
         if why:
             print(f"ours/upstream: no chart ({why})")

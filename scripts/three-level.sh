@@ -30,7 +30,10 @@
 # bench; L3_INV_FN=FUNCTION times that kernel function instead;
 # L3_INV_INNER=FUNCTION also times, in the same calls, a function they make),
 # L3_FIO_MIB=N (L2 runs fio on N MiB of its own after its disk workload:
-# make bench).
+# make bench), L0_ICOUNT=SHIFT (L0's QEMU counts instructions, -icount
+# shift=SHIFT, one L1 vCPU: every clock above L0 then counts the
+# instructions L1 and L2 executed, and only the waits for L0's devices
+# in this machine's time).
 # Outputs (NAME: three-level, or three-level-direct), under the calling
 # command's build/runs/COMMAND/: logs/NAME-serial.log, NAME-trace.log,
 # NAME-cmdline.txt, NAME-disk.img, NAME-disk2.img; results/NAME.txt (one "PASS|FAIL|SKIP
@@ -123,7 +126,20 @@ if [ "$direct" = 1 ]; then
 	append="console=ttyAMA0 $mparams panic=-1 l3.run=direct l3.off=0 l3.mib=$mib l3.seed=0x5eed00"
 	append+=" l3.host_off=$host_off l3.host_mib=$host_mib l3.host_seed=$host_seed l3.edu=1"
 else
-	mach+=(-cpu max,pauth-impdef=on -smp 2 -m 3G)
+	smp=2
+	icount=()
+	# With -icount the clocks of L1 and L2 count instructions, one vCPU as
+	# for run.sh's WB_ICOUNT. While L1 idles, waiting for L0's disks, they
+	# run at this machine's speed (sleep=on): skipping to the next timer
+	# (sleep=off, run.sh's) charged each wait up to a whole 4 ms tick, and
+	# two runs of the same kernel wrote 122 and 214 MiB/s (297 and 311
+	# with sleep=on; 2026-12-07, 256 MiB, ours).
+	if [ -n "${L0_ICOUNT:-}" ]; then
+		[[ $L0_ICOUNT =~ ^([0-9]|10)$ ]] || die "L0_ICOUNT must be a shift from 0 to 10, not '$L0_ICOUNT'"
+		icount=(-icount "shift=$L0_ICOUNT,align=off,sleep=on")
+		smp=1
+	fi
+	mach+=(-cpu max,pauth-impdef=on -smp "$smp" -m 3G "${icount[@]}")
 	# arm_smmu_v3.nesting_canwbs=1 (the machine's parameter): L1 boots with a device tree, and
 	# QEMU's SMMUv3 has no S2FWB; the kernel under test then allows a
 	# guest-owned stage 1 (IOMMU_VIOMMU_ALLOC) only on the administrator's

@@ -15,8 +15,11 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOL = os.path.join(TOP, "scripts", "bench_upstream.py")
 
 
-def measured(plain, accel, cmds=1024, l0=1100, guest=1090, inv=40):
-    return (f"plain write_mib_s={plain} read_mib_s={plain} write_seconds=1 read_seconds=1\n"
+def measured(plain, accel, cmds=1024, l0=1100, guest=1090, inv=40, busy=None):
+    """A measured file's lines; BUSY: L1's CPU seconds of (plain, accel)."""
+    cpu = ("", "") if busy is None else tuple(f" l1_busy_seconds={b}" for b in busy)
+    return (f"plain l1_qemu_seconds=3 rc=0{cpu[0]}\n"
+            f"plain write_mib_s={plain} read_mib_s={plain} write_seconds=1 read_seconds=1\n"
             f"plain fio_seqread read_kib_s={plain * 1024} write_kib_s=0 rc=0\n"
             f"accel fio_seqread read_kib_s={accel * 512} write_kib_s=0 rc=0\n"
             f"accel write_mib_s={accel} read_mib_s={accel / 2} write_seconds=2 read_seconds=2\n"
@@ -24,7 +27,7 @@ def measured(plain, accel, cmds=1024, l0=1100, guest=1090, inv=40):
             f"accel guest_commands SYNC={guest}\n"
             f"accel l0_commands_by_cause SYNC={l0}\n"
             "accel ratio_vs=plain write=0.50 read=0.25\n"
-            "accel l1_qemu_seconds=4 rc=0\n"
+            f"accel l1_qemu_seconds=4 rc=0{cpu[1]}\n"
             f"accel inv_timing calls=1000 median_us={inv} p99_us={inv * 3}\n")
 
 
@@ -130,6 +133,19 @@ class BenchUpstream(unittest.TestCase):
             self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
             # two panels: twice the height of one (900x480)
             self.assertEqual(int.from_bytes(png[20:24], "big"), 960)
+            # with rounds counted in instructions, a third panel, theirs
+            args = ["--chart", d, "--three-level-icount", "0"] + write_logs(
+                d, {"three-level-insns-bench-ours-1-measured.txt": measured(100, 80),
+                    "three-level-insns-bench-upstream-1-measured.txt": measured(100, 40)},
+                "--three-level-insns")
+            rc, out, _ = run_tool(TOOL, files, args)
+            self.assertEqual(rc, 0, out)
+            with open(os.path.join(d, "bench-upstream-insns.dat"), encoding="utf-8") as f:
+                self.assertIn('"accel l3_disk write" 2.000 2.000 2.000', f.read())
+            with open(os.path.join(d, "bench-upstream.dat"), encoding="utf-8") as f:
+                self.assertNotIn("2.000", f.read())
+            with open(os.path.join(d, "bench.png"), "rb") as f:
+                self.assertEqual(int.from_bytes(f.read()[20:24], "big"), 1440)
 
     def test_per_call_on_one_level(self):
         # nest_bench's timings (ns per call) from the single-level boots:
@@ -206,6 +222,52 @@ class BenchUpstream(unittest.TestCase):
             self.assertIn("one-level-insns,inv_1,ours,1960.000,1960.000,1960.000,1", rows)
             # and with nothing at all, a usage error
             rc, out, _ = run_tool(TOOL, {})
+            self.assertEqual(rc, 2, out)
+
+    def test_l1_cpu_time(self):
+        # L1's CPU seconds over each run: ours 10 plain, 14 accel; upstream
+        # 12 and 15; beyond plain 4 against 3
+        rc, out, rows = self.run_tool({
+            "bench-ours-1-measured.txt": measured(100, 50, busy=(10, 14)),
+            "bench-upstream-1-measured.txt": measured(100, 40, busy=(12, 15))})
+        self.assertEqual(rc, 0, out)
+        self.assertIn("L1 CPU seconds over the whole L2 run (boot, workloads, power-off):", out)
+        self.assertIn("    plain                ours 10.00 (10.00-10.00), upstream 12.00 "
+                      "(12.00-12.00); ours/upstream 0.83 (0.83-0.83)", out)
+        self.assertIn("    accel - plain        ours 4.00 (4.00-4.00), upstream 3.00 "
+                      "(3.00-3.00); ours/upstream 1.33 (1.33-1.33)", out)
+        self.assertIn("accel,l1_busy_s_beyond_plain,ours/upstream,1.333,1.333,1.333,1", rows)
+        # without the figure (an older L1 initramfs), no such lines
+        rc, out, _ = self.run_tool(one_round())
+        self.assertEqual(rc, 0, out)
+        self.assertNotIn("L1 CPU seconds", out)
+
+    def test_three_level_in_instructions(self):
+        # the rounds under L0's -icount: a second report, CSV runs -insns
+        with tempfile.TemporaryDirectory() as d:
+            args = ["--three-level-icount", "0"] + write_logs(
+                d, {"three-level-insns-bench-ours-1-measured.txt": measured(100, 80, busy=(10, 11)),
+                    "three-level-insns-bench-upstream-1-measured.txt":
+                    measured(100, 40, busy=(10, 12))},
+                "--three-level-insns")
+            rc, out, rows = run_tool(TOOL, one_round(), args)
+            self.assertEqual(rc, 0, out)
+            self.assertIn("three-level machine: 1 interleaved round(s)", out)
+            self.assertIn("three-level machine, counted in instructions (L0's QEMU -icount shift=0, "
+                          "one L1 vCPU: the clocks of L1 and L2 count 1 ns per instruction", out)
+            # timed 50/40, counted 80/40
+            self.assertIn("accel,write,ours/upstream,1.250,1.250,1.250,1", rows)
+            self.assertIn("accel-insns,write,ours/upstream,2.000,2.000,2.000,1", rows)
+            self.assertIn("accel-insns,l1_busy_s_beyond_plain,ours/upstream,0.500,0.500,0.500,1",
+                          rows)
+            # only those rounds: no timed report
+            rc, out, rows = run_tool(TOOL, {}, args)
+            self.assertEqual(rc, 0, out)
+            self.assertNotIn("no three-level round", out)
+            self.assertNotIn("accel,write,ours/upstream,1.250,1.250,1.250,1", rows)
+            self.assertIn("accel-insns,write,ours/upstream,2.000,2.000,2.000,1", rows)
+            # they need the shift
+            rc, out, _ = run_tool(TOOL, {}, args[2:])
             self.assertEqual(rc, 2, out)
 
     def test_missing_kernel_fails(self):

@@ -33,7 +33,7 @@ l1: edu smmu_events=10
 RUN = """\
 l1: run name={run} index={k} mode={mode} uptime=10.27
 l1: cmdline run={run} | qemu-system-aarch64 -device vfio-pci,host=0000:00:01.0 -append "console=ttyAMA0 iommu.strict=1 l3.run={run} l3.off={off} l3.seed=0x5eed0{k} l3.edu={edu_on}"
-l1: qemu run={run} rc=0 seconds=40 limit=100
+l1: qemu run={run} rc=0 seconds=40 limit=100 busy_cs=1234
 L2[{run}]| UEFI firmware
 L2[{run}]| \x1b[2Jl2: boot run={run} kernel=6.12.117+deb13-cloud-arm64 uptime=11.69 cpus=1
 L2[{run}]| l2: iommu smmu_devices={smmus} strict=1
@@ -204,6 +204,8 @@ class L3ParseTest(unittest.TestCase):
         self.assertIn("PASS three-level:l0.exit -- L0 powered off after 60 s, 0.25x its 240 s limit", lines)
         # make bench's table (bench_three_level.py) takes the ratio from here
         self.assertIn("accel ratio_vs=plain write=0.50 read=0.25", self.measured)
+        # and L1's CPU time over the run (l1-init.sh's busy_cs), in seconds
+        self.assertIn("accel l1_qemu_seconds=40 rc=0 l1_busy_seconds=12.34", self.measured)
 
     def test_mismatch_fails(self):
         self.assertIn("three-level:accel.disk.readback", self.fails(self.run_parse(bad=7)))

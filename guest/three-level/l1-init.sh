@@ -151,12 +151,21 @@ l2_append() {
 	echo "console=ttyAMA0 quiet nowatchdog acpi=force iommu.strict=1 panic=-1 l3.run=$1 l3.off=$(($2 * MIB)) l3.mib=$MIB l3.seed=$((0x5eed00 + $2)) l3.host_off=$(arg l3.host_off 224) l3.host_mib=$(arg l3.host_mib 0) l3.host_seed=$(arg l3.host_seed 0) l3.fio_off=$(arg l3.fio_off 0) l3.fio_mib=$(arg l3.fio_mib 0) ${3:-}"
 }
 
+# busy_cs: the centiseconds L1's CPUs have spent not idle since boot
+# (/proc/stat: user, nice, system, irq, softirq, steal; guest time is in
+# user). Under L0's -icount (three-level.sh L0_ICOUNT) they count the
+# instructions L1 and its guests executed, whatever this machine's load.
+busy_cs() {
+	awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat
+}
+
 # vm_start NAME DEVICE...: start VM NAME in its own session; the DEVICEs
 # (addresses) are the ones it is given, for the "after" lines.
 vm_start() {
 	local n=$1
 	shift
 	echo "$*" >"/tmp/devs-$n"
+	busy_cs >"/tmp/b0-$n"
 	rm -f "/tmp/qemu-$n.pid" "/tmp/l2-$n.log" "/tmp/qmp-$n.sock" "/tmp/qmp-$n-ev.sock"
 	echo "l1: vm name=$n start uptime=$(up)"
 	echo "l1: cmdline run=$n | $(tr '\n' ' ' <"/tmp/cmd-$n") -append \"$(cat "/tmp/append-$n")\""
@@ -187,7 +196,8 @@ vm_alive() {
 # shows the guest running, or after l3.strace_limit seconds (60): tracing
 # every syscall at this depth is too slow for a whole run (UEFI did not
 # print its banner within 86 s), and the ioctls that set iommufd up come
-# first. Prints "l1: qemu run=NAME rc=RC seconds=S limit=L", RC being
+# first. Prints "l1: qemu run=NAME rc=RC seconds=S limit=L busy_cs=B" (B:
+# busy_cs over the run), RC being
 # QEMU's exit status (strace's), "stopped" (strace run), "killed" (hung)
 # or the status of a kill -9 of this script's (137).
 vm_wait() {
@@ -211,7 +221,8 @@ vm_wait() {
 	rc=$?
 	[ "$stopped" = 1 ] && rc=stopped
 	[ "$killed" = 1 ] && rc=killed
-	echo "l1: qemu run=$n rc=$rc seconds=$(( $(secs) - $(cat "/tmp/t0-$n") )) limit=$(( end - $(cat "/tmp/t0-$n") ))"
+	echo "l1: qemu run=$n rc=$rc seconds=$(( $(secs) - $(cat "/tmp/t0-$n") )) limit=$(( end - $(cat "/tmp/t0-$n") ))" \
+		"busy_cs=$(( $(busy_cs) - $(cat "/tmp/b0-$n") ))"
 }
 
 # l2_wait NAME PATTERN END: wait until L2's console of VM NAME has a line
