@@ -238,9 +238,9 @@ def busy(data, common, runs):
         return a - p if a is not None and p is not None else None
 
     lines, rows = [], []
-    figs = [(run, run, cpu) for run in ["plain"] + runs] + \
-        [(run, f"{run} - plain", beyond) for run in runs]
-    for run, label, fn in figs:
+    figs = [(run, run, cpu, "l1_busy_s") for run in ["plain"] + runs] + \
+        [(run, f"{run} - plain", beyond, "l1_busy_s_beyond_plain") for run in runs]
+    for run, label, fn, what in figs:
         per = {k: [v for v in (fn(rs, run) for rs in data[k].values()) if v is not None]
                for k in KERNELS}
         if not per["ours"] or not per["upstream"]:
@@ -251,7 +251,6 @@ def busy(data, common, runs):
             lines.append("  L1 CPU seconds over the whole L2 run (boot, workloads, power-off):")
         lines.append(f"    {label:<20} ours {spread(per['ours'])}, upstream "
                      f"{spread(per['upstream'])}; ours/upstream {spread(pair)}")
-        what = "l1_busy_s" if fn is cpu else "l1_busy_s_beyond_plain"
         rows += [row(run, what, k, xs) for k, xs in list(per.items()) +
                  [("ours/upstream", pair)] if xs]
     return lines, rows
